@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+)
+
+const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
+vendor, links two customers through the real protocol (one with smart
+reorder, one notified), and runs the simulated fleet against it, printing
+low supplies and orders as they happen. Then it keeps serving, with its URL
+and keys printed, so that you can call the API yourself.
+`
+
+func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config
+	var o simOptions
+	fs := newFlags("demo", demoAbout, stderr)
+	cfg.flags(fs, "replenish-demo.db")
+	fs.Lookup("db").Usage = "the demo's SQLite database `file`, made anew at every run"
+	o.flags(fs)
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	if cfg.OperatorKey == "" {
+		cfg.OperatorKey = "rk_op_demo_" + fmt.Sprint(time.Now().UnixNano())
+	}
+	o.OperatorKey = cfg.OperatorKey
+	if err := o.validate(); err != nil {
+		return err
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(cfg.DB + suffix); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("--db: making %s anew: %w", cfg.DB, err)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
+
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	go func() {
+		served <- serve(serveCtx, cfg, log, io.Discard, func(url, _ string) { ready <- url })
+	}()
+	var url string
+	select {
+	case err := <-served:
+		return err
+	case url = <-ready:
+	}
+	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n\n", url, cfg.DB, cfg.OperatorKey)
+
+	o.URL = url
+	if err := simulate(ctx, o, stdout, log); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	fmt.Fprintf(stdout, `
+Replenish keeps serving at %s. Try, with a customer's API key from above:
+
+    curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/endpoints
+    curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/orders
+    curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/feed
+
+Press Ctrl-C to stop.
+`, url, url, url, url)
+	return <-served
+}

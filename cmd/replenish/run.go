@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; the
+// module's build information is the fallback.
+var version = ""
+
+const usage = `replenish: smart replenishment for connected devices.
+
+Usage:
+  replenish <command> [flags]
+
+Commands:
+  serve     run the service (JSON API, event gateway, token endpoint)
+  demo      run the service with a simulated vendor and two customers, and
+            show low supplies and orders as they happen
+  simulate  run a simulated vendor cloud against a running service
+  version   print the version
+
+Run "replenish <command> --help" for a command's flags. Every flag can also
+be set in the environment as REPLENISH_<FLAG>, e.g. REPLENISH_DB for --db.
+`
+
+// run is the whole program: main only calls it, so that tests can too.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	err := dispatch(ctx, args[1], args[2:], getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return demoCommand(ctx, rest, getenv, stdout, stderr)
+	case "simulate":
+		return simulateCommand(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "replenish", versionString())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+// newFlags returns a flag set whose --help prints about, then the flags.
+func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: replenish %s [flags]\n\n%s\nFlags:\n", name, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args, with REPLENISH_<NAME> from the environment as each
+// flag's default; --help is not an error.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "REPLENISH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	if err == nil && fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q; flags start with --", fs.Arg(0))
+	}
+	return err
+}
+
+// errHelp ends a command after its help was printed.
+var errHelp = errors.New("help shown")

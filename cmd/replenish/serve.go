@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"replenish/console"
+	"replenish/customers"
+	"replenish/gateway"
+	"replenish/linking"
+	"replenish/storage/sqldb"
+	"replenish/web"
+)
+
+// config is the service's configuration, read once from flags and the
+// environment.
+type config struct {
+	Addr        string
+	DB          string
+	BaseURL     string
+	OperatorKey string
+	LogLevel    slog.Level
+}
+
+func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "where to listen (`host:port`; port 0 picks a free one)")
+	fs.StringVar(&c.DB, "db", dbDefault, "the SQLite database `file` (created when missing)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "the public `URL` of the service (default http:// + the listen address)")
+	fs.StringVar(&c.OperatorKey, "operator-key", "", "the operator's API `key` at first start (default: generated and printed once)")
+	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
+}
+
+func (c *config) validate() error {
+	if c.DB == "" {
+		return errors.New("--db: a database file is required")
+	}
+	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
+		return errors.New("--db: PostgreSQL is not supported yet; give a SQLite file path")
+	}
+	if c.OperatorKey != "" && len(c.OperatorKey) < 16 {
+		return errors.New("--operator-key: at least 16 characters")
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr: %w", err)
+	}
+	return nil
+}
+
+const serveAbout = `Runs Replenish: the JSON API under /api/v1/, the event gateway at
+POST /v3/events and the token endpoint at POST /auth/o2/token, on one
+SQLite file. The first start creates the database, seeds the marketplaces
+and prints the operator's API key once.
+`
+
+func serveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := newFlags("serve", serveAbout, stderr)
+	cfg.flags(fs, "replenish.db")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return serve(ctx, cfg, log, stdout, nil)
+}
+
+// serve builds the service by hand, in order, runs it until ctx ends, and
+// shuts it down in reverse order: HTTP, then the database. ready, if set,
+// is called with the base URL and the operator key created at this start
+// ("" when the database already had one) once the service answers.
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, ready func(baseURL, operatorKey string)) error {
+	store, err := sqldb.OpenSQLite(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	now := func() time.Time { return time.Now().UTC() }
+	con := console.New(store, now)
+	operatorKey, err := con.Bootstrap(ctx, cfg.OperatorKey)
+	if err != nil {
+		return fmt.Errorf("first start: %w", err)
+	}
+	if operatorKey != "" && cfg.OperatorKey == "" {
+		fmt.Fprintf(stdout, "Created the operator. Its API key, shown this once:\n\n    %s\n\n", operatorKey)
+	}
+	gw := gateway.New(store, now)
+	// A vendor's cloud gets 10 seconds per directive: it never keeps a
+	// customer waiting for long.
+	directives := &http.Client{Timeout: 10 * time.Second}
+	srv := &web.Server{
+		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
+		Linking: linking.New(store, gw, directives, log, now), Log: log,
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	baseURL := cfg.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- httpServer.Serve(ln) }()
+	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", cfg.DB, "version", versionString())
+	if ready != nil {
+		ready(baseURL, operatorKey)
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	srv.Closing()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

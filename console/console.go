@@ -1,0 +1,286 @@
+// Package console is the Dash console: the operator's catalog, vendors,
+// device models with their slots and product lists, replenishment-ID
+// requests and their review, test accounts, customers, and API keys.
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"replenish"
+	"replenish/catalog"
+	"replenish/measure"
+	"replenish/storage"
+)
+
+// Service runs the console's use cases, one transaction each.
+type Service struct {
+	store storage.Store
+	now   func() time.Time
+}
+
+// New returns a Service on store; now is the clock.
+func New(store storage.Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+var (
+	identPattern      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	vendorCodePattern = regexp.MustCompile(`^[a-z0-9.-]{2,32}$`)
+	localePattern     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
+	pricePattern      = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,3})?$`)
+)
+
+// textLen checks that s has between lo and hi characters and is not blank.
+func textLen(f replenish.Fields, field, s string, lo, hi int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case lo > 0 && strings.TrimSpace(s) == "":
+		f.Add(field, "required")
+	case n < lo || n > hi:
+		f.Add(field, fmt.Sprintf("must be %d to %d characters", lo, hi))
+	}
+}
+
+// Bootstrap prepares a new database: at the first start it seeds the
+// catalog and creates the operator's API key, which it returns (the key
+// given, or a generated one). Later starts return "".
+func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (string, error) {
+	if operatorKey != "" && len(operatorKey) < 16 {
+		return "", replenish.FieldError("operatorKey", "must be at least 16 characters")
+	}
+	created := ""
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		has, err := tx.HasOperator(ctx)
+		if err != nil || has {
+			return err
+		}
+		if err := catalog.Seed(ctx, tx); err != nil {
+			return err
+		}
+		created = operatorKey
+		if created == "" {
+			created = replenish.NewSecret("rk_op_")
+		}
+		return tx.InsertAPIKey(ctx, replenish.HashSecret(created), replenish.Principal{Role: replenish.RoleOperator}, s.now())
+	})
+	return created, err
+}
+
+// Authenticate returns who holds key.
+func (s *Service) Authenticate(ctx context.Context, key string) (replenish.Principal, error) {
+	var p replenish.Principal
+	if key == "" {
+		return p, replenish.Errorf(replenish.EUnauthorized, "an API key is required: Authorization: Bearer <key>")
+	}
+	err := s.store.Read(ctx, func(tx storage.Tx) (err error) {
+		p, err = tx.PrincipalByKey(ctx, replenish.HashSecret(key))
+		return err
+	})
+	if replenish.ErrorCode(err) == replenish.ENotFound {
+		return p, replenish.Errorf(replenish.EUnauthorized, "unknown API key")
+	}
+	return p, err
+}
+
+// Marketplaces lists the marketplaces.
+func (s *Service) Marketplaces(ctx context.Context) (ms []replenish.Marketplace, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		ms, err = tx.Marketplaces(ctx)
+		return err
+	})
+	return ms, err
+}
+
+// PutProduct creates or replaces a product of the catalog.
+func (s *Service) PutProduct(ctx context.Context, p replenish.Product) error {
+	f := replenish.Fields{}
+	if !identPattern.MatchString(p.ProductID) {
+		f.Add("productId", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+	}
+	if !catalog.IsCategory(p.Category) {
+		f.Add("category", "must be one of "+strings.Join(catalog.Categories, ", "))
+	}
+	if p.PackQuantity <= 0 {
+		f.Add("packQuantity", "must be more than 0")
+	}
+	if p.PackUnit != string(measure.Count) {
+		if _, ok := measure.UnitKind(measure.Unit(p.PackUnit)); !ok {
+			f.Add("packUnit", "must be Count or a volume or weight unit such as US_FLUID_OUNCE or GRAM")
+		}
+	}
+	if len(p.Offers) == 0 {
+		f.Add("offers", "at least one marketplace")
+	}
+	return s.store.Write(ctx, func(tx storage.Tx) error {
+		for mp, o := range p.Offers {
+			m, err := tx.Marketplace(ctx, mp)
+			if err != nil {
+				f.Add("offers."+mp, "unknown marketplace")
+				continue
+			}
+			textLen(f, "offers."+mp+".title", o.Title, 1, 200)
+			if !pricePattern.MatchString(o.Price) {
+				f.Add("offers."+mp+".price", `must be a decimal amount such as "12.99"`)
+			}
+			if o.Currency != m.Currency {
+				f.Add("offers."+mp+".currency", "must be "+m.Currency+", the currency of "+mp)
+			}
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		return tx.PutProduct(ctx, p)
+	})
+}
+
+// NewVendor is a created vendor with its credentials, shown once.
+type NewVendor struct {
+	VendorCode    string `json:"vendorCode"`
+	Name          string `json:"name"`
+	APIKey        string `json:"apiKey"`
+	ClientID      string `json:"clientId"`
+	ClientSecret  string `json:"clientSecret"`
+	SigningSecret string `json:"signingSecret"`
+}
+
+// CreateVendor creates a vendor with an API key, a client ID and secret
+// for the token endpoint, and a signing secret.
+func (s *Service) CreateVendor(ctx context.Context, code, name string) (NewVendor, error) {
+	f := replenish.Fields{}
+	if !vendorCodePattern.MatchString(code) {
+		f.Add("vendorCode", "must be 2 to 32 characters of a-z 0-9 . -")
+	}
+	textLen(f, "name", name, 1, 100)
+	if err := f.Err(); err != nil {
+		return NewVendor{}, err
+	}
+	nv := NewVendor{
+		VendorCode: code, Name: name,
+		APIKey:        replenish.NewSecret("rk_v_"),
+		ClientID:      replenish.NewID("rc-", 20),
+		ClientSecret:  replenish.NewSecret("rcs_"),
+		SigningSecret: replenish.NewSecret("rss_"),
+	}
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		v := replenish.Vendor{Code: code, Name: name, ClientID: nv.ClientID, SigningSecret: nv.SigningSecret, CreatedAt: s.now()}
+		if err := tx.InsertVendor(ctx, v, replenish.HashSecret(nv.ClientSecret)); err != nil {
+			if replenish.ErrorCode(err) == replenish.EConflict {
+				return &replenish.Error{Code: replenish.EConflict, Message: "vendorCode: " + code + " is taken",
+					Fields: map[string]string{"vendorCode": "is taken"}}
+			}
+			return err
+		}
+		return tx.InsertAPIKey(ctx, replenish.HashSecret(nv.APIKey), replenish.Principal{Role: replenish.RoleVendor, VendorCode: code}, s.now())
+	})
+	return nv, err
+}
+
+// Vendor returns a vendor.
+func (s *Service) Vendor(ctx context.Context, code string) (v replenish.Vendor, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		v, err = tx.Vendor(ctx, code)
+		return err
+	})
+	return v, err
+}
+
+// PutVendorSettings replaces a vendor's settings. An empty OAuth client
+// secret keeps the stored one, since secrets are never read back.
+func (s *Service) PutVendorSettings(ctx context.Context, code string, in replenish.VendorSettings) (replenish.VendorSettings, error) {
+	f := replenish.Fields{}
+	for field, u := range map[string]string{
+		"skillEndpointUrl": in.SkillEndpointURL, "oauthAuthorizationUrl": in.OAuthAuthorizationURL,
+		"oauthTokenUrl": in.OAuthTokenURL, "webhookUrl": in.WebhookURL,
+	} {
+		if u != "" && !isWebURL(u) {
+			f.Add(field, "must be an absolute http or https URL")
+		}
+	}
+	for i, u := range in.AllowedExitURIs {
+		if p, err := url.Parse(strings.TrimSuffix(u, "*")); err != nil || p.Scheme == "" {
+			f.Add(fmt.Sprintf("allowedExitUris[%d]", i), "must be an absolute URI with a scheme, such as https://example.com/ or myapp://")
+		}
+	}
+	if err := f.Err(); err != nil {
+		return in, err
+	}
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		v, err := tx.Vendor(ctx, code)
+		if err != nil {
+			return err
+		}
+		if in.OAuthClientSecret == "" {
+			in.OAuthClientSecret = v.Settings.OAuthClientSecret
+		}
+		return tx.UpdateVendorSettings(ctx, code, in)
+	})
+	if in.AllowedExitURIs == nil {
+		in.AllowedExitURIs = []string{}
+	}
+	return in, err
+}
+
+func isWebURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// NewCustomer is a created customer with its API key, shown once.
+type NewCustomer struct {
+	replenish.Customer
+	APIKey string `json:"apiKey"`
+}
+
+// CreateCustomer creates a customer with an API key. The locale defaults
+// to the marketplace's.
+func (s *Service) CreateCustomer(ctx context.Context, c replenish.Customer) (NewCustomer, error) {
+	f := replenish.Fields{}
+	if a, err := mail.ParseAddress(c.Email); err != nil || a.Address != c.Email {
+		f.Add("email", "must be an e-mail address such as jo@example.com")
+	}
+	textLen(f, "name", c.Name, 1, 100)
+	if c.Locale != "" && !localePattern.MatchString(c.Locale) {
+		f.Add("locale", "must be a language tag such as en-US")
+	}
+	nc := NewCustomer{Customer: c, APIKey: replenish.NewSecret("rk_c_")}
+	nc.CustomerID = replenish.NewID("cu-", 16)
+	nc.CreatedAt = s.now()
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		m, err := tx.Marketplace(ctx, c.Marketplace)
+		if err != nil {
+			f.Add("marketplace", "unknown marketplace; GET /api/v1/marketplaces lists them")
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if nc.Locale == "" {
+			nc.Locale = m.Locale
+		}
+		if err := tx.InsertCustomer(ctx, nc.Customer); err != nil {
+			if replenish.ErrorCode(err) == replenish.EConflict {
+				return &replenish.Error{Code: replenish.EConflict, Message: "email: a customer with this address exists",
+					Fields: map[string]string{"email": "a customer with this address exists"}}
+			}
+			return err
+		}
+		return tx.InsertAPIKey(ctx, replenish.HashSecret(nc.APIKey),
+			replenish.Principal{Role: replenish.RoleCustomer, CustomerID: nc.CustomerID}, s.now())
+	})
+	return nc, err
+}
+
+// Customer returns a customer.
+func (s *Service) Customer(ctx context.Context, id string) (c replenish.Customer, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		c, err = tx.Customer(ctx, id)
+		return err
+	})
+	return c, err
+}

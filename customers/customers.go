@@ -1,0 +1,251 @@
+// Package customers is what a customer sees and changes: their devices and
+// slots, the mode and product of each slot, their orders, and their feed.
+package customers
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"replenish"
+	"replenish/engine"
+	"replenish/measure"
+	"replenish/storage"
+)
+
+// Service runs the customer's use cases, one transaction each.
+type Service struct {
+	store storage.Store
+	now   func() time.Time
+}
+
+// New returns a Service on store; now is the clock.
+func New(store storage.Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+// Endpoint is a device as the customer API shows it.
+type Endpoint struct {
+	EndpointID   string `json:"endpointId"`
+	VendorCode   string `json:"vendorCode"`
+	ModelID      string `json:"modelId"`
+	FriendlyName string `json:"friendlyName"`
+	Slots        []Slot `json:"slots"`
+}
+
+// Slot is one supply of a device as the customer API shows it.
+type Slot struct {
+	SlotID      string     `json:"slotId"`
+	Name        string     `json:"name"`
+	SensorType  string     `json:"sensorType"`
+	Level       *Level     `json:"level"`
+	LevelAt     *time.Time `json:"levelAt"`
+	Status      string     `json:"status"`
+	Mode        string     `json:"mode"`
+	ProductID   string     `json:"productId"`
+	Products    []string   `json:"products"`
+	OpenOrderID string     `json:"openOrderId"`
+}
+
+// Level is a slot's newest amount, in the unit its sensor declared.
+type Level struct {
+	Type  measure.Type `json:"type"`
+	Value float64      `json:"value"`
+	Unit  measure.Unit `json:"unit,omitempty"`
+}
+
+// Endpoints lists the customer's devices with their slots.
+func (s *Service) Endpoints(ctx context.Context, customerID string) ([]Endpoint, error) {
+	var out []Endpoint
+	err := s.store.Read(ctx, func(tx storage.Tx) error {
+		c, err := tx.Customer(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		es, err := tx.Endpoints(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		models := map[[2]string]replenish.Model{}
+		out = make([]Endpoint, 0, len(es))
+		for _, e := range es {
+			key := [2]string{e.VendorCode, e.ModelID}
+			m, ok := models[key]
+			if !ok {
+				if m, err = tx.Model(ctx, e.VendorCode, e.ModelID); err != nil {
+					return err
+				}
+				models[key] = m
+			}
+			out = append(out, s.view(e, m, c.Marketplace))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpoint {
+	now := s.now()
+	v := Endpoint{EndpointID: e.EndpointID, VendorCode: e.VendorCode, ModelID: e.ModelID,
+		FriendlyName: e.FriendlyName, Slots: []Slot{}}
+	for _, sl := range e.Slots {
+		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now),
+			Mode: sl.Mode, ProductID: sl.ProductID, Products: productList(m, sl.SlotID, mp), OpenOrderID: sl.State.OpenOrderID}
+		if !sl.State.LastSampleAt.IsZero() {
+			at := sl.State.LastSampleAt
+			level := Level{Type: sl.Measurement.Type, Value: sl.State.Amount}
+			if sl.Measurement.Unit != "" {
+				// Shown in the unit the vendor declared, as the device reports it.
+				if amount, err := measure.FromBase(sl.Measurement.Type, sl.State.Amount, sl.Measurement.Unit); err == nil {
+					level.Value, level.Unit = amount, sl.Measurement.Unit
+				}
+			}
+			out.Level, out.LevelAt = &level, &at
+		}
+		v.Slots = append(v.Slots, out)
+	}
+	return v
+}
+
+func productList(m replenish.Model, slotID, mp string) []string {
+	for _, sl := range m.Slots {
+		if sl.SlotID == slotID && sl.Products[mp] != nil {
+			return sl.Products[mp]
+		}
+	}
+	return []string{}
+}
+
+// Subscription is a customer's choice for one slot.
+type Subscription struct {
+	Mode      string `json:"mode"`
+	ProductID string `json:"productId"`
+}
+
+// SetSubscription sets the mode and product of a slot. AUTO needs a
+// product from the slot's list in the customer's marketplace; an empty
+// product keeps the current one.
+func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, slotID string, in Subscription) (Endpoint, error) {
+	var out Endpoint
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		c, e, m, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
+		if err != nil {
+			return err
+		}
+		f := replenish.Fields{}
+		if !slices.Contains([]string{replenish.ModeNotify, replenish.ModeAuto, replenish.ModeOff}, in.Mode) {
+			f.Add("mode", "must be NOTIFY, AUTO or OFF")
+		}
+		list := productList(m, sl.SlotID, c.Marketplace)
+		product := sl.ProductID
+		if in.ProductID != "" {
+			if !slices.Contains(list, in.ProductID) {
+				f.Add("productId", "not on this slot's product list; choose one of the slot's products")
+			}
+			product = in.ProductID
+		}
+		if in.Mode == replenish.ModeAuto && product == "" {
+			f.Add("productId", "smart reorder (AUTO) needs a product")
+		}
+		if err := f.Err(); err != nil {
+			return err
+		}
+		if err := tx.SetSubscription(ctx, sl.ID, in.Mode, product); err != nil {
+			return err
+		}
+		if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
+			return err
+		}
+		out = s.view(e, m, c.Marketplace)
+		return nil
+	})
+	return out, err
+}
+
+func loadSlot(ctx context.Context, tx storage.Tx, customerID, endpointID, slotID string) (
+	replenish.Customer, replenish.Endpoint, replenish.Model, replenish.EndpointSlot, error) {
+	var (
+		c  replenish.Customer
+		e  replenish.Endpoint
+		m  replenish.Model
+		sl replenish.EndpointSlot
+	)
+	c, err := tx.Customer(ctx, customerID)
+	if err != nil {
+		return c, e, m, sl, err
+	}
+	if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
+		return c, e, m, sl, err
+	}
+	if m, err = tx.Model(ctx, e.VendorCode, e.ModelID); err != nil {
+		return c, e, m, sl, err
+	}
+	for _, x := range e.Slots {
+		if x.SlotID == slotID {
+			return c, e, m, x, nil
+		}
+	}
+	return c, e, m, sl, replenish.Errorf(replenish.ENotFound, "endpoint %s has no slot %s", endpointID, slotID)
+}
+
+// Orders lists the customer's orders, newest first.
+func (s *Service) Orders(ctx context.Context, customerID string) (os []replenish.Order, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		os, err = tx.Orders(ctx, customerID)
+		return err
+	})
+	return os, err
+}
+
+// CancelOrder cancels a pending order of the customer. Cancelling one
+// already cancelled changes nothing.
+func (s *Service) CancelOrder(ctx context.Context, customerID, orderID string) (replenish.Order, error) {
+	var o replenish.Order
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		var err error
+		o, err = tx.Order(ctx, orderID)
+		if err != nil || o.CustomerID != customerID {
+			return replenish.Errorf(replenish.ENotFound, "order %s not found", orderID)
+		}
+		switch o.Status {
+		case replenish.OrderCancelled:
+			return nil
+		case replenish.OrderPending:
+		default:
+			return replenish.Errorf(replenish.EConflict, "order %s is %s: only a PENDING order can be cancelled", orderID, o.Status)
+		}
+		now := s.now()
+		if err := tx.SetOrderStatus(ctx, orderID, replenish.OrderCancelled, now); err != nil {
+			return err
+		}
+		o.Status = replenish.OrderCancelled
+		e, err := tx.Endpoint(ctx, customerID, o.EndpointID)
+		if err != nil {
+			return err
+		}
+		for _, sl := range e.Slots {
+			if sl.ID == o.SlotKey && sl.State.OpenOrderID == orderID {
+				sl.State.OpenOrderID = ""
+				if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: customerID, Type: replenish.FeedOrderCancelled,
+			EndpointID: o.EndpointID, SlotID: o.SlotID, OrderID: orderID, CreatedAt: now,
+			Message: "You cancelled the order of " + o.ProductID + " for " + e.FriendlyName + "."})
+	})
+	return o, err
+}
+
+// FeedLimit is how many feed entries one page holds.
+const FeedLimit = 100
+
+// Feed returns the customer's newest feed entries.
+func (s *Service) Feed(ctx context.Context, customerID string) (fs []replenish.FeedEntry, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		fs, err = tx.Feed(ctx, customerID, FeedLimit)
+		return err
+	})
+	return fs, err
+}

@@ -1,0 +1,166 @@
+// Package gateway is the event gateway: the Alexa Smart Home v3 message
+// types, their validation, and the service that accepts events from
+// vendors' clouds into the engine.
+package gateway
+
+import "encoding/json"
+
+// Message is the envelope of every Alexa message: an event (vendor to
+// Replenish) or a directive (Replenish to vendor), and a context.
+type Message struct {
+	Event     *Event     `json:"event,omitempty"`
+	Directive *Directive `json:"directive,omitempty"`
+	Context   *Context   `json:"context,omitempty"`
+}
+
+// Header identifies a message.
+type Header struct {
+	Namespace        string `json:"namespace"`
+	Name             string `json:"name"`
+	Instance         string `json:"instance,omitempty"`
+	PayloadVersion   string `json:"payloadVersion"`
+	MessageID        string `json:"messageId"`
+	CorrelationToken string `json:"correlationToken,omitempty"`
+}
+
+// Scope carries the bearer token of the customer a message is about.
+type Scope struct {
+	Type  string `json:"type"`
+	Token string `json:"token"`
+}
+
+// EndpointRef names the endpoint a message is about.
+type EndpointRef struct {
+	Scope      *Scope `json:"scope,omitempty"`
+	EndpointID string `json:"endpointId"`
+}
+
+// Event is sent by a vendor's cloud to the gateway.
+type Event struct {
+	Header   Header          `json:"header"`
+	Endpoint *EndpointRef    `json:"endpoint,omitempty"`
+	Payload  json.RawMessage `json:"payload"`
+}
+
+// Directive is sent by Replenish to a vendor's skill endpoint.
+type Directive struct {
+	Header   Header       `json:"header"`
+	Endpoint *EndpointRef `json:"endpoint,omitempty"`
+	Payload  any          `json:"payload"`
+}
+
+// Context carries the state of an endpoint's properties.
+type Context struct {
+	Properties []Property `json:"properties"`
+}
+
+// Property is one reported property. Value is kept raw because its shape
+// depends on the interface; Unit is the flat form's sibling unit.
+type Property struct {
+	Namespace                 string          `json:"namespace"`
+	Instance                  string          `json:"instance,omitempty"`
+	Name                      string          `json:"name"`
+	Value                     json.RawMessage `json:"value"`
+	Unit                      json.RawMessage `json:"unit,omitempty"`
+	TimeOfSample              string          `json:"timeOfSample"`
+	UncertaintyInMilliseconds int64           `json:"uncertaintyInMilliseconds"`
+}
+
+// ChangePayload is the payload of a ChangeReport.
+type ChangePayload struct {
+	Change struct {
+		Cause      *Cause     `json:"cause"`
+		Properties []Property `json:"properties"`
+	} `json:"change"`
+}
+
+// Cause says why a property changed.
+type Cause struct {
+	Type string `json:"type"`
+}
+
+// DiscoveryPayload is the payload of AddOrUpdateReport and Discover.Response.
+type DiscoveryPayload struct {
+	Endpoints []DiscoveredEndpoint `json:"endpoints"`
+	Scope     *Scope               `json:"scope,omitempty"`
+}
+
+// DiscoveredEndpoint describes one device in discovery.
+type DiscoveredEndpoint struct {
+	EndpointID           string                `json:"endpointId"`
+	ManufacturerName     string                `json:"manufacturerName,omitempty"`
+	Description          string                `json:"description,omitempty"`
+	FriendlyName         string                `json:"friendlyName"`
+	DisplayCategories    []string              `json:"displayCategories,omitempty"`
+	AdditionalAttributes *AdditionalAttributes `json:"additionalAttributes,omitempty"`
+	Capabilities         []Capability          `json:"capabilities"`
+}
+
+// AdditionalAttributes are optional facts about a device.
+type AdditionalAttributes struct {
+	Manufacturer    string `json:"manufacturer,omitempty"`
+	Model           string `json:"model,omitempty"`
+	SerialNumber    string `json:"serialNumber,omitempty"`
+	FirmwareVersion string `json:"firmwareVersion,omitempty"`
+}
+
+// Capability is one interface an endpoint supports.
+type Capability struct {
+	Type                string               `json:"type"`
+	Interface           string               `json:"interface"`
+	Version             string               `json:"version"`
+	Instance            string               `json:"instance,omitempty"`
+	Properties          *CapabilityProps     `json:"properties,omitempty"`
+	CapabilityResources *CapabilityResources `json:"capabilityResources,omitempty"`
+	Configuration       *CapabilityConfig    `json:"configuration,omitempty"`
+}
+
+// CapabilityProps lists what a capability reports.
+type CapabilityProps struct {
+	Supported []struct {
+		Name string `json:"name"`
+	} `json:"supported"`
+	ProactivelyReported bool `json:"proactivelyReported"`
+	Retrievable         bool `json:"retrievable"`
+}
+
+// CapabilityResources holds a capability's friendly names.
+type CapabilityResources struct {
+	FriendlyNames []FriendlyName `json:"friendlyNames"`
+}
+
+// FriendlyName is one localized (or asset) name.
+type FriendlyName struct {
+	Type  string `json:"@type"`
+	Value struct {
+		Text    string `json:"text,omitempty"`
+		Locale  string `json:"locale,omitempty"`
+		AssetID string `json:"assetId,omitempty"`
+	} `json:"value"`
+}
+
+// CapabilityConfig ties an inventory sensor to a replenishment ID.
+type CapabilityConfig struct {
+	Measurement *struct {
+		Type string `json:"@type"`
+		Unit string `json:"unit,omitempty"`
+	} `json:"measurement,omitempty"`
+	Replenishment *struct {
+		Type  string `json:"@type"`
+		Value string `json:"value"`
+	} `json:"replenishment,omitempty"`
+}
+
+// The inventory interfaces and what sensor type each one is.
+const (
+	LevelSensor      = "Alexa.InventoryLevelSensor"
+	UsageSensor      = "Alexa.InventoryUsageSensor"
+	LevelUsageSensor = "Alexa.InventoryLevelUsageSensor"
+)
+
+// SensorInterface maps a replenishment request's sensor type to its interface.
+var SensorInterface = map[string]string{
+	"LEVEL":       LevelSensor,
+	"USAGE":       UsageSensor,
+	"LEVEL_USAGE": LevelUsageSensor,
+}

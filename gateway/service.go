@@ -1,0 +1,337 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"replenish"
+	"replenish/catalog"
+	"replenish/engine"
+	"replenish/measure"
+	"replenish/storage"
+)
+
+// Service accepts events from vendors' clouds.
+type Service struct {
+	store storage.Store
+	now   func() time.Time
+}
+
+// New returns a Service on store; now is the clock.
+func New(store storage.Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now}
+}
+
+// Accept validates and applies one event. headerToken is the bearer token
+// of the request. It returns nil once the event is durably stored; a
+// message ID the vendor sent before is accepted again with no effect.
+// A rejected event changes nothing.
+func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) error {
+	now := s.now()
+	r, err := Parse(body, now)
+	if err != nil {
+		return err
+	}
+	token := headerToken
+	switch {
+	case token == "" && r.Token == "":
+		return replenish.Errorf(replenish.EUnauthorized, "a token is required: Authorization: Bearer <access token>")
+	case token == "":
+		token = r.Token
+	case r.Token != "" && r.Token != token:
+		return invalid("event.endpoint.scope.token", "does not match the token of the Authorization header")
+	}
+	return s.store.Write(ctx, func(tx storage.Tx) error {
+		g, err := authorize(ctx, tx, token, now)
+		if err != nil {
+			return err
+		}
+		fresh, err := tx.InsertEvent(ctx, storage.Event{VendorCode: g.VendorCode, MessageID: r.Header.MessageID,
+			CustomerID: g.CustomerID, Namespace: r.Header.Namespace, Name: r.Header.Name, Body: body, ReceivedAt: now})
+		if err != nil || !fresh {
+			return err
+		}
+		if r.Discovery() {
+			return putEndpoints(ctx, tx, g.VendorCode, g.CustomerID, "event.payload.endpoints", r.Endpoints, now)
+		}
+		return applyLevels(ctx, tx, g, r, now)
+	})
+}
+
+// authorize resolves an access token to its vendor and customer.
+func authorize(ctx context.Context, tx storage.Tx, token string, now time.Time) (storage.Grant, error) {
+	g, err := tx.Grant(ctx, replenish.HashSecret(token), storage.GrantAccess)
+	if replenish.ErrorCode(err) == replenish.ENotFound {
+		return g, replenish.Errorf(replenish.EUnauthorized, "unknown access token")
+	}
+	if err != nil {
+		return g, err
+	}
+	if !g.RevokedAt.IsZero() {
+		return g, replenish.Errorf(replenish.EDisabled, "the customer unlinked this vendor")
+	}
+	if !now.Before(g.ExpiresAt) {
+		return g, replenish.Errorf(replenish.EUnauthorized, "the access token expired; refresh it at /auth/o2/token")
+	}
+	return g, nil
+}
+
+// applyLevels records every inventory level of a property report and runs
+// the engine on each.
+func applyLevels(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
+	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID)
+	if replenish.ErrorCode(err) == replenish.ENotFound {
+		return invalid("event.endpoint.endpointId", "unknown endpoint "+r.EndpointID+"; report it in discovery first")
+	}
+	if err != nil {
+		return err
+	}
+	if e.VendorCode != g.VendorCode {
+		return replenish.Errorf(replenish.EForbidden, "endpoint %s belongs to another vendor", r.EndpointID)
+	}
+	slots := map[string]*replenish.EndpointSlot{}
+	for i := range e.Slots {
+		slots[e.Slots[i].Instance] = &e.Slots[i]
+	}
+	for _, l := range r.Levels {
+		sl := slots[l.Instance]
+		if sl == nil {
+			return invalid(l.Field+".instance", "endpoint "+e.EndpointID+" has no inventory sensor "+l.Instance)
+		}
+		if sl.SensorType != replenish.SensorLevel {
+			return invalid(l.Field+".namespace", "sensor "+l.Instance+" is a "+sl.SensorType+" sensor, not a level sensor")
+		}
+		v, err := measure.ParseValue(l.Value, l.Unit, sl.Measurement.Type)
+		if err != nil {
+			// measure names the member at fault ("value.unit: ...").
+			member, problem, _ := strings.Cut(err.Error(), ": ")
+			return invalid(l.Field+"."+member, problem)
+		}
+		amount, err := v.Base()
+		if err != nil {
+			return invalid(l.Field+".value", err.Error())
+		}
+		if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, amount, now); err != nil {
+			return err
+		}
+		st, decisions, moved := engine.Apply(*sl, engine.Reading{Amount: amount, SampleAt: l.SampleAt}, now)
+		if !moved {
+			continue
+		}
+		sl.State = st
+		for _, d := range decisions {
+			if err := carryOut(ctx, tx, &e, sl, d, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// carryOut does what a decision asks, in the same transaction as the
+// reading that led to it.
+func carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) error {
+	amount := describeAmount(sl)
+	switch d.Kind {
+	case engine.NotifyLow:
+		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
+			Message: fmt.Sprintf("%s on %s is low (%s left).", sl.Name, e.FriendlyName, amount)})
+	case engine.PlaceOrder:
+		o, title, err := newOrder(ctx, tx, e, sl, d, now)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+				EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
+				Message: fmt.Sprintf("%s on %s is low (%s left). Smart reorder could not order: %s; choose another product.",
+					sl.Name, e.FriendlyName, amount, title)})
+		}
+		if err := tx.InsertOrder(ctx, *o); err != nil {
+			return err
+		}
+		sl.State.OpenOrderID = o.OrderID
+		test := ""
+		if o.Test {
+			test = " (test order)"
+		}
+		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
+			Message: fmt.Sprintf("Ordered %s for %s on %s at %s %s%s, because it is low (%s left). You can cancel until %s.",
+				title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, amount, o.CancelBy.Format("2006-01-02 15:04 MST"))})
+	}
+	return fmt.Errorf("unknown decision %q", d.Kind)
+}
+
+// newOrder prepares the order for a decision. When the chosen product is
+// not offered in the customer's marketplace it returns nil and the reason.
+func newOrder(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) (*replenish.Order, string, error) {
+	c, err := tx.Customer(ctx, e.CustomerID)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := tx.Product(ctx, sl.ProductID)
+	if err != nil {
+		return nil, "", err
+	}
+	offer, ok := p.Offers[c.Marketplace]
+	if !ok || !offer.Available {
+		return nil, sl.ProductID + " is not available in " + c.Marketplace, nil
+	}
+	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
+	if err != nil {
+		return nil, "", err
+	}
+	testAccount, err := tx.IsTestAccount(ctx, e.VendorCode, e.ModelID, e.CustomerID)
+	if err != nil {
+		return nil, "", err
+	}
+	reason := map[string]any{}
+	raw, _ := json.Marshal(d.Reason)
+	json.Unmarshal(raw, &reason)
+	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
+	reason["mode"] = sl.Mode
+	return &replenish.Order{
+		OrderID: replenish.NewID("ord-", 20), CustomerID: e.CustomerID, VendorCode: e.VendorCode,
+		EndpointID: e.EndpointID, SlotID: sl.SlotID, SlotKey: sl.ID, ProductID: p.ProductID, Quantity: 1,
+		Price: offer.Price, Currency: offer.Currency, Test: engine.TestOrder(testAccount, m.Certification),
+		Status: replenish.OrderPending, PlacedAt: now, CancelBy: now.Add(engine.CancelWindow), Reason: reason,
+	}, offer.Title, nil
+}
+
+func describeAmount(sl *replenish.EndpointSlot) string {
+	a := sl.State.Amount
+	switch sl.Measurement.Type {
+	case measure.Percentage:
+		return fmt.Sprintf("%g%%", a)
+	case measure.Count:
+		return fmt.Sprintf("%g", a)
+	}
+	if v, err := measure.FromBase(sl.Measurement.Type, a, sl.Measurement.Unit); err == nil {
+		return fmt.Sprintf("%.3g %s", v, strings.ToLower(strings.ReplaceAll(string(sl.Measurement.Unit), "_", " ")))
+	}
+	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
+}
+
+// PutEndpoints creates or updates a customer's endpoints from discovery,
+// all or none; field names where they were in the message.
+func (s *Service) PutEndpoints(ctx context.Context, vendorCode, customerID, field string, es []DiscoveredEndpoint) error {
+	if err := CheckEndpoints(field, es); err != nil {
+		return err
+	}
+	now := s.now()
+	return s.store.Write(ctx, func(tx storage.Tx) error {
+		return putEndpoints(ctx, tx, vendorCode, customerID, field, es, now)
+	})
+}
+
+// putEndpoints checks each endpoint's inventory capabilities against the
+// replenishment IDs they name, then stores the endpoints. A new slot is in
+// NOTIFY mode with the first product of its list in the customer's
+// marketplace.
+func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, field string, es []DiscoveredEndpoint, now time.Time) error {
+	c, err := tx.Customer(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	models := map[string]replenish.Model{}
+	for i, de := range es {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		e := replenish.Endpoint{EndpointID: de.EndpointID, VendorCode: vendorCode, CustomerID: customerID, FriendlyName: de.FriendlyName}
+		for j, capa := range de.Capabilities {
+			if !isInventory(capa.Interface) {
+				continue
+			}
+			cf := fmt.Sprintf("%s.capabilities[%d]", f, j)
+			rid := capa.Configuration.Replenishment.Value
+			req, err := tx.RequestByReplenishmentID(ctx, rid)
+			if replenish.ErrorCode(err) == replenish.ENotFound || (err == nil && req.Status != replenish.RequestAssigned) {
+				return invalid(cf+".configuration.replenishment.value", "unknown replenishment ID "+rid)
+			}
+			if err != nil {
+				return err
+			}
+			if req.VendorCode != vendorCode {
+				return replenish.Errorf(replenish.EForbidden, "%s: replenishment ID %s was issued to another vendor", cf, rid)
+			}
+			if e.ModelID == "" {
+				e.ModelID = req.ModelID
+			} else if e.ModelID != req.ModelID {
+				return invalid(cf+".configuration.replenishment.value", fmt.Sprintf(
+					"replenishment ID %s is of model %s, the endpoint's other sensors of model %s", rid, req.ModelID, e.ModelID))
+			}
+			if want := SensorInterface[req.SensorType]; capa.Interface != want {
+				return invalid(cf+".interface", fmt.Sprintf("replenishment ID %s declares a %s sensor: %s", rid, req.SensorType, want))
+			}
+			if mt := capa.Configuration.Measurement; mt.Type != string(req.Measurement.Type) {
+				return invalid(cf+".configuration.measurement.@type", fmt.Sprintf(
+					"replenishment ID %s measures %s, not %s", rid, req.Measurement.Type, mt.Type))
+			}
+			m, ok := models[req.ModelID]
+			if !ok {
+				if m, err = tx.Model(ctx, vendorCode, req.ModelID); err != nil {
+					return err
+				}
+				models[req.ModelID] = m
+			}
+			e.Slots = append(e.Slots, replenish.EndpointSlot{
+				Instance: capa.Instance, SlotID: req.SlotID, ReplenishmentID: rid, Name: capabilityName(capa, c.Locale),
+				Mode: replenish.ModeNotify, ProductID: defaultProduct(m, req.SlotID, c.Marketplace),
+			})
+		}
+		if e.ModelID == "" {
+			// Not a replenishment device: a vendor's cloud reports all its
+			// devices, and those without inventory sensors are no concern here.
+			continue
+		}
+		if a := de.AdditionalAttributes; a != nil && a.Model != "" && a.Model != e.ModelID {
+			return invalid(f+".additionalAttributes.model", fmt.Sprintf("is %s, but the replenishment IDs are of model %s", a.Model, e.ModelID))
+		}
+		if err := tx.PutEndpoint(ctx, e, now); err != nil {
+			if replenish.ErrorCode(err) == replenish.EConflict {
+				return invalid(f+".endpointId", err.(*replenish.Error).Message)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// capabilityName picks the capability's friendly name in the customer's
+// locale, else its first text name, else its instance.
+func capabilityName(c Capability, locale string) string {
+	name := c.Instance
+	if c.CapabilityResources == nil {
+		return name
+	}
+	for i, fn := range c.CapabilityResources.FriendlyNames {
+		if fn.Type != "text" || fn.Value.Text == "" {
+			continue
+		}
+		if fn.Value.Locale == locale {
+			return fn.Value.Text
+		}
+		if i == 0 || name == c.Instance {
+			name = fn.Value.Text
+		}
+	}
+	return name
+}
+
+// defaultProduct is the first product of the slot's list in marketplace
+// mp, or the marketplace's placeholder when the model has no list there.
+func defaultProduct(m replenish.Model, slotID, mp string) string {
+	for _, sl := range m.Slots {
+		if sl.SlotID == slotID && len(sl.Products[mp]) > 0 {
+			return sl.Products[mp][0]
+		}
+	}
+	return catalog.PlaceholderProductID(mp)
+}

@@ -1,0 +1,229 @@
+// Package linking is Replenish's authorization server and directive
+// client: it links a customer's account with a vendor (AcceptGrant, then
+// Discover), runs the LWA-compatible token endpoint, and signs every
+// directive it sends to a vendor's skill endpoint.
+package linking
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"replenish"
+	"replenish/gateway"
+	"replenish/storage"
+)
+
+// Service links accounts and issues tokens.
+type Service struct {
+	store   storage.Store
+	gateway *gateway.Service
+	client  *http.Client
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a Service. client sends directives; its timeout bounds how
+// long a vendor's cloud may keep a customer waiting.
+func New(store storage.Store, gw *gateway.Service, client *http.Client, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{store: store, gateway: gw, client: client, log: log, now: now}
+}
+
+// Link links a customer's account with a vendor: it creates a one-time
+// authorization code and sends it to the vendor's skill endpoint in an
+// AcceptGrant directive, then asks for the customer's devices with a
+// Discover directive and stores them. No transaction is held while the
+// vendor is called, since the vendor calls back into the token endpoint.
+func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error) {
+	var v replenish.Vendor
+	var link replenish.Link
+	code := replenish.NewSecret("ANcode")
+	now := s.now()
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		var err error
+		if v, err = tx.Vendor(ctx, vendorCode); err != nil {
+			return err
+		}
+		if v.Settings.SkillEndpointURL == "" {
+			return replenish.Errorf(replenish.EConflict, "vendor %s has no skill endpoint yet, so it cannot be linked", vendorCode)
+		}
+		if v.Settings.OAuthAuthorizationURL != "" {
+			return replenish.Errorf(replenish.EConflict, "vendor %s signs customers in through its own authorization page, which this version cannot do yet", vendorCode)
+		}
+		// Without the vendor's own sign-in, the grantee token is ours: an
+		// opaque name for the customer that only this vendor learns.
+		link = replenish.Link{CustomerID: customerID, VendorCode: vendorCode, Status: replenish.LinkPending,
+			GranteeToken: replenish.NewSecret("rg_"), UpdatedAt: now}
+		if old, err := tx.Link(ctx, customerID, vendorCode); err == nil && old.Status == replenish.LinkLinked {
+			link.GranteeToken = old.GranteeToken
+		}
+		if err := tx.PutLink(ctx, link); err != nil {
+			return err
+		}
+		return tx.InsertGrant(ctx, storage.Grant{Hash: replenish.HashSecret(code), Kind: storage.GrantCode,
+			VendorCode: vendorCode, CustomerID: customerID, ExpiresAt: now.Add(CodeLifetime)})
+	})
+	if err != nil {
+		return link, err
+	}
+
+	err = s.acceptGrant(ctx, v, code, link.GranteeToken)
+	if err == nil {
+		var endpoints []gateway.DiscoveredEndpoint
+		if endpoints, err = s.discover(ctx, v, link.GranteeToken); err == nil {
+			err = s.gateway.PutEndpoints(ctx, vendorCode, customerID, "Discover.Response.payload.endpoints", endpoints)
+		}
+	}
+	link.Status, link.UpdatedAt = replenish.LinkLinked, s.now()
+	if err != nil {
+		link.Status = replenish.LinkFailed
+	}
+	if werr := s.store.Write(ctx, func(tx storage.Tx) error {
+		if err := tx.PutLink(ctx, link); err != nil {
+			return err
+		}
+		if link.Status == replenish.LinkFailed {
+			// Tokens the vendor got for a link that failed are of no use.
+			return tx.RevokeGrants(ctx, vendorCode, customerID, s.now())
+		}
+		link, err = tx.Link(ctx, customerID, vendorCode)
+		return err
+	}); werr != nil {
+		return link, werr
+	}
+	return link, err
+}
+
+// Unlink ends a customer's link with a vendor: its tokens stop working,
+// and later events with them are refused as from a disabled skill.
+func (s *Service) Unlink(ctx context.Context, customerID, vendorCode string) error {
+	return s.store.Write(ctx, func(tx storage.Tx) error {
+		l, err := tx.Link(ctx, customerID, vendorCode)
+		if err != nil {
+			return err
+		}
+		l.Status, l.UpdatedAt = replenish.LinkUnlinked, s.now()
+		if err := tx.PutLink(ctx, l); err != nil {
+			return err
+		}
+		return tx.RevokeGrants(ctx, vendorCode, customerID, s.now())
+	})
+}
+
+// Links returns a customer's link with a vendor.
+func (s *Service) Links(ctx context.Context, customerID, vendorCode string) (l replenish.Link, err error) {
+	err = s.store.Read(ctx, func(tx storage.Tx) error {
+		l, err = tx.Link(ctx, customerID, vendorCode)
+		return err
+	})
+	return l, err
+}
+
+func (s *Service) acceptGrant(ctx context.Context, v replenish.Vendor, code, grantee string) error {
+	payload := map[string]any{
+		"grant":   map[string]string{"type": "OAuth2.AuthorizationCode", "code": code},
+		"grantee": map[string]string{"type": "BearerToken", "token": grantee},
+	}
+	var resp gateway.Message
+	if err := s.send(ctx, v, "Alexa.Authorization", "AcceptGrant", nil, payload, &resp); err != nil {
+		return err
+	}
+	if resp.Event == nil {
+		return vendorErr(v, "answered AcceptGrant without an event", nil)
+	}
+	h := resp.Event.Header
+	if h.Namespace == "Alexa.Authorization" && h.Name == "AcceptGrant.Response" {
+		return nil
+	}
+	var p struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	}
+	json.Unmarshal(resp.Event.Payload, &p)
+	return vendorErr(v, fmt.Sprintf("refused the grant (%s %s: %s %s)", h.Namespace, h.Name, p.Type, p.Message), nil)
+}
+
+func (s *Service) discover(ctx context.Context, v replenish.Vendor, grantee string) ([]gateway.DiscoveredEndpoint, error) {
+	payload := map[string]any{"scope": map[string]string{"type": "BearerToken", "token": grantee}}
+	var resp gateway.Message
+	if err := s.send(ctx, v, "Alexa.Discovery", "Discover", nil, payload, &resp); err != nil {
+		return nil, err
+	}
+	if resp.Event == nil || resp.Event.Header.Name != "Discover.Response" {
+		return nil, vendorErr(v, "did not answer Discover with Discover.Response", nil)
+	}
+	var p gateway.DiscoveryPayload
+	if err := json.Unmarshal(resp.Event.Payload, &p); err != nil {
+		return nil, vendorErr(v, "sent a Discover.Response that does not decode", err)
+	}
+	return p.Endpoints, nil
+}
+
+// Retries of a directive: transport failures and 5xx answers are tried
+// again after a pause that doubles.
+const (
+	directiveAttempts = 3
+	directiveBackoff  = 200 * time.Millisecond
+)
+
+// send posts a signed directive to the vendor's skill endpoint and decodes
+// the synchronous answer into out.
+func (s *Service) send(ctx context.Context, v replenish.Vendor, namespace, name string, endpoint *gateway.EndpointRef, payload, out any) error {
+	body, err := json.Marshal(gateway.Message{Directive: &gateway.Directive{
+		Header: gateway.Header{Namespace: namespace, Name: name, PayloadVersion: "3",
+			MessageID: replenish.NewUUID(), CorrelationToken: replenish.NewUUID()},
+		Endpoint: endpoint, Payload: payload,
+	}})
+	if err != nil {
+		return err
+	}
+	var last error
+	for attempt, pause := 1, directiveBackoff; attempt <= directiveAttempts; attempt, pause = attempt+1, pause*2 {
+		var retry bool
+		retry, last = s.post(ctx, v, body, out)
+		if last == nil || !retry {
+			break
+		}
+		s.log.Warn("directive failed", "vendor", v.Code, "directive", name, "attempt", attempt, "err", last)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+	return last
+}
+
+func (s *Service) post(ctx context.Context, v replenish.Vendor, body []byte, out any) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.Settings.SkillEndpointURL, bytes.NewReader(body))
+	if err != nil {
+		return false, vendorErr(v, "has a skill endpoint URL that cannot be used", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SignatureHeader, Sign(v.SigningSecret, s.now(), body))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return true, vendorErr(v, "did not answer", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return true, vendorErr(v, "broke off its answer", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode >= 500, vendorErr(v, fmt.Sprintf("answered HTTP %d", resp.StatusCode), nil)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return false, vendorErr(v, "answered with JSON that does not decode", err)
+	}
+	return false, nil
+}
+
+func vendorErr(v replenish.Vendor, what string, cause error) error {
+	return &replenish.Error{Code: replenish.EVendor, Message: "the skill endpoint of vendor " + v.Code + " " + what, Err: cause}
+}

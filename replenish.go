@@ -1,0 +1,304 @@
+package replenish
+
+import (
+	"time"
+
+	"replenish/measure"
+)
+
+// Role is what a credential may do.
+type Role string
+
+// The three kinds of API key.
+const (
+	RoleOperator Role = "operator"
+	RoleVendor   Role = "vendor"
+	RoleCustomer Role = "customer"
+)
+
+// Principal is who is calling: the operator, one vendor, or one customer.
+type Principal struct {
+	Role       Role
+	VendorCode string // for RoleVendor
+	CustomerID string // for RoleCustomer
+}
+
+// Marketplace is a country store.
+type Marketplace struct {
+	Code     string  `json:"code"`
+	Region   string  `json:"region"` // NA, EU or FE
+	Currency string  `json:"currency"`
+	Locale   string  `json:"locale"`
+	LeadDays float64 `json:"leadTimeDays"`       // mean delivery lead time
+	LeadSD   float64 `json:"leadTimeSpreadDays"` // its standard deviation
+}
+
+// Product is an orderable item of the operator's catalog.
+type Product struct {
+	ProductID    string           `json:"productId"`
+	Category     string           `json:"category"`
+	PackQuantity float64          `json:"packQuantity"`
+	PackUnit     string           `json:"packUnit"`
+	Offers       map[string]Offer `json:"offers"`
+}
+
+// Offer is a product's listing in one marketplace. Price is a decimal
+// string ("12.99") so that no amount of money passes through a float.
+type Offer struct {
+	Title     string `json:"title"`
+	Price     string `json:"price"`
+	Currency  string `json:"currency"`
+	Available bool   `json:"available"`
+}
+
+// Vendor is a device maker.
+type Vendor struct {
+	Code     string
+	Name     string
+	ClientID string
+	// SigningSecret signs directives sent to the vendor; kept in clear
+	// because every signature needs it.
+	SigningSecret string
+	Settings      VendorSettings
+	CreatedAt     time.Time
+}
+
+// VendorSettings is what a vendor configures about its cloud. Secrets are
+// written, never read back through the API.
+type VendorSettings struct {
+	SkillEndpointURL      string   `json:"skillEndpointUrl"`
+	OAuthAuthorizationURL string   `json:"oauthAuthorizationUrl"`
+	OAuthTokenURL         string   `json:"oauthTokenUrl"`
+	OAuthClientID         string   `json:"oauthClientId"`
+	OAuthClientSecret     string   `json:"-"`
+	WebhookURL            string   `json:"webhookUrl"`
+	AllowedExitURIs       []string `json:"allowedExitUris"`
+}
+
+// Model kinds.
+const (
+	KindSkill      = "SKILL"
+	KindConnectKit = "CONNECT_KIT"
+)
+
+// Certification states of a model.
+const (
+	CertNone      = "NONE"
+	CertSubmitted = "SUBMITTED"
+	CertCertified = "CERTIFIED"
+	CertRejected  = "REJECTED"
+)
+
+// Model is a kind of device a vendor makes.
+type Model struct {
+	VendorCode    string    `json:"vendorCode"`
+	ModelID       string    `json:"modelId"`
+	Kind          string    `json:"kind"`
+	Name          string    `json:"name"`
+	DeviceType    string    `json:"deviceType,omitempty"`
+	Certification string    `json:"certification"`
+	Marketplaces  []string  `json:"marketplaces"`
+	Slots         []Slot    `json:"slots"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// Slot is one consumable position of a model.
+type Slot struct {
+	SlotID   string `json:"slotId"`
+	Category string `json:"category,omitempty"`
+	// Products lists, per marketplace, the products a customer may choose.
+	Products map[string][]string `json:"products"`
+	// Request is the slot's replenishment-ID request, if any.
+	Request *Request `json:"replenishmentRequest,omitempty"`
+}
+
+// Sensor types.
+const (
+	SensorLevel      = "LEVEL"
+	SensorUsage      = "USAGE"
+	SensorLevelUsage = "LEVEL_USAGE"
+)
+
+// Reorder policies.
+const (
+	PolicyThreshold = "THRESHOLD"
+	PolicyForecast  = "FORECAST"
+)
+
+// Replenishment-ID request states.
+const (
+	RequestDraft     = "DRAFT"
+	RequestSubmitted = "SUBMITTED"
+	RequestAssigned  = "ASSIGNED"
+	RequestRejected  = "REJECTED"
+)
+
+// Request is a vendor's description of one slot's sensor, and the
+// operator's answer to it.
+type Request struct {
+	RequestID       string      `json:"requestId"`
+	VendorCode      string      `json:"vendorCode"`
+	ModelID         string      `json:"modelId"`
+	SlotID          string      `json:"slotId"`
+	SensorType      string      `json:"sensorType"`
+	Measurement     Measurement `json:"measurement"`
+	Description     string      `json:"description"`
+	Status          string      `json:"status"`
+	RejectReason    string      `json:"rejectReason,omitempty"`
+	ReplenishmentID string      `json:"replenishmentId,omitempty"`
+	Threshold       *float64    `json:"threshold,omitempty"` // in Measurement's unit
+	Policy          string      `json:"policy,omitempty"`
+	SubmittedAt     *time.Time  `json:"submittedAt,omitempty"`
+	DecidedAt       *time.Time  `json:"decidedAt,omitempty"`
+	UpdatedAt       time.Time   `json:"updatedAt"`
+}
+
+// Measurement is how a sensor measures: a type and, for Volume and
+// Weight, the unit the vendor declared.
+type Measurement struct {
+	Type measure.Type `json:"type"`
+	Unit measure.Unit `json:"unit,omitempty"`
+}
+
+// Customer is a person with devices at home.
+type Customer struct {
+	CustomerID  string    `json:"customerId"`
+	Email       string    `json:"email"`
+	Name        string    `json:"name"`
+	Marketplace string    `json:"marketplace"`
+	Locale      string    `json:"locale"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Link states.
+const (
+	LinkPending  = "PENDING"
+	LinkLinked   = "LINKED"
+	LinkFailed   = "FAILED"
+	LinkUnlinked = "UNLINKED"
+)
+
+// Link is a customer's account link with one vendor.
+type Link struct {
+	CustomerID string    `json:"customerId"`
+	VendorCode string    `json:"vendorCode"`
+	Status     string    `json:"status"`
+	Endpoints  int       `json:"endpoints"`
+	UpdatedAt  time.Time `json:"updatedAt"`
+	// GranteeToken identifies the customer to the vendor's cloud.
+	GranteeToken string `json:"-"`
+}
+
+// Modes a customer chooses per slot.
+const (
+	ModeNotify = "NOTIFY"
+	ModeAuto   = "AUTO"
+	ModeOff    = "OFF"
+)
+
+// Slot statuses shown to customers.
+const (
+	StatusOK           = "OK"
+	StatusLow          = "LOW"
+	StatusNotReporting = "NOT_REPORTING"
+	StatusUnknown      = "UNKNOWN"
+)
+
+// Endpoint is one physical device of a customer.
+type Endpoint struct {
+	EndpointID   string         `json:"endpointId"`
+	VendorCode   string         `json:"vendorCode"`
+	CustomerID   string         `json:"-"`
+	ModelID      string         `json:"modelId"`
+	FriendlyName string         `json:"friendlyName"`
+	Slots        []EndpointSlot `json:"-"`
+}
+
+// EndpointSlot is one inventory sensor of one endpoint: what the model's
+// replenishment ID declared, what the customer chose, and the engine's state.
+type EndpointSlot struct {
+	ID              int64  // storage key
+	EndpointID      string // the vendor's endpointId
+	VendorCode      string
+	CustomerID      string
+	ModelID         string
+	SlotID          string
+	Instance        string // the capability instance, e.g. "InkSensor.Black"
+	Name            string
+	ReplenishmentID string
+	SensorType      string
+	Measurement     Measurement
+	Threshold       float64 // in the measurement's base unit
+	Policy          string
+	Mode            string
+	ProductID       string
+	State           SlotState
+}
+
+// SlotState is what the engine keeps per slot between readings.
+type SlotState struct {
+	// Amount is the newest amount, in the measurement's base unit; valid
+	// when LastSampleAt is set.
+	Amount       float64
+	LastSampleAt time.Time
+	// Capacity is the largest amount seen right after a refill.
+	Capacity float64
+	// LowCount counts consecutive readings at or below the threshold.
+	LowCount int
+	// Notified and Ordered record what this low episode already did; a
+	// refill clears both.
+	Notified    bool
+	Ordered     bool
+	OpenOrderID string
+}
+
+// Order statuses.
+const (
+	OrderPending   = "PENDING"
+	OrderReleased  = "RELEASED"
+	OrderShipped   = "SHIPPED"
+	OrderDelivered = "DELIVERED"
+	OrderCancelled = "CANCELLED"
+)
+
+// Order is one reorder of one slot's product.
+type Order struct {
+	OrderID    string         `json:"orderId"`
+	CustomerID string         `json:"customerId"`
+	VendorCode string         `json:"vendorCode"`
+	EndpointID string         `json:"endpointId"`
+	SlotID     string         `json:"slotId"`
+	ProductID  string         `json:"productId"`
+	Quantity   int            `json:"quantity"`
+	Price      string         `json:"price"`
+	Currency   string         `json:"currency"`
+	Test       bool           `json:"test"`
+	Status     string         `json:"status"`
+	PlacedAt   time.Time      `json:"placedAt"`
+	CancelBy   time.Time      `json:"cancelBy"`
+	Reason     map[string]any `json:"reason"`
+	// SlotKey is the storage key of the endpoint slot.
+	SlotKey int64 `json:"-"`
+}
+
+// Feed entry types.
+const (
+	FeedLowSupply      = "LOW_SUPPLY"
+	FeedOrderPlaced    = "ORDER_PLACED"
+	FeedOrderShipped   = "ORDER_SHIPPED"
+	FeedOrderDelivered = "ORDER_DELIVERED"
+	FeedOrderCancelled = "ORDER_CANCELLED"
+	FeedNotReporting   = "NOT_REPORTING"
+)
+
+// FeedEntry is one in-app notification of a customer.
+type FeedEntry struct {
+	ID         int64     `json:"id"`
+	CustomerID string    `json:"-"`
+	Type       string    `json:"type"`
+	EndpointID string    `json:"endpointId,omitempty"`
+	SlotID     string    `json:"slotId,omitempty"`
+	OrderID    string    `json:"orderId,omitempty"`
+	Message    string    `json:"message"`
+	CreatedAt  time.Time `json:"createdAt"`
+}

@@ -1,0 +1,319 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"replenish"
+	"replenish/measure"
+	"replenish/storage"
+)
+
+// Customers.
+
+func (t *tx) InsertCustomer(ctx context.Context, c replenish.Customer) error {
+	_, err := t.exec(ctx, "customer with this email", `INSERT INTO customers (customer_id, email, name, marketplace, locale, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, c.CustomerID, c.Email, c.Name, c.Marketplace, c.Locale, micros(c.CreatedAt))
+	return err
+}
+
+func (t *tx) Customer(ctx context.Context, customerID string) (replenish.Customer, error) {
+	var c replenish.Customer
+	var created sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT customer_id, email, name, marketplace, locale, created_at
+		FROM customers WHERE customer_id = ?`, customerID).
+		Scan(&c.CustomerID, &c.Email, &c.Name, &c.Marketplace, &c.Locale, &created)
+	if err != nil {
+		return c, notFound(err, "customer "+customerID)
+	}
+	c.CreatedAt = fromMicros(created)
+	return c, nil
+}
+
+// Links and grants.
+
+func (t *tx) PutLink(ctx context.Context, l replenish.Link) error {
+	_, err := t.exec(ctx, "link", `INSERT INTO links (customer_id, vendor_code, status, grantee_token, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id, vendor_code) DO UPDATE SET status = excluded.status,
+			grantee_token = excluded.grantee_token, updated_at = excluded.updated_at`,
+		l.CustomerID, l.VendorCode, l.Status, l.GranteeToken, micros(l.UpdatedAt))
+	return err
+}
+
+func (t *tx) Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error) {
+	l := replenish.Link{CustomerID: customerID, VendorCode: vendorCode}
+	var updated sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT status, grantee_token, updated_at,
+			(SELECT count(*) FROM endpoints e WHERE e.customer_id = l.customer_id AND e.vendor_code = l.vendor_code)
+		FROM links l WHERE customer_id = ? AND vendor_code = ?`, customerID, vendorCode).
+		Scan(&l.Status, &l.GranteeToken, &updated, &l.Endpoints)
+	if err != nil {
+		return l, notFound(err, "link with "+vendorCode)
+	}
+	l.UpdatedAt = fromMicros(updated)
+	return l, nil
+}
+
+func (t *tx) InsertGrant(ctx context.Context, g storage.Grant) error {
+	_, err := t.exec(ctx, "grant", `INSERT INTO grants (grant_hash, kind, vendor_code, customer_id, expires_at)
+		VALUES (?, ?, ?, ?, ?)`, g.Hash, g.Kind, g.VendorCode, g.CustomerID, micros(g.ExpiresAt))
+	return err
+}
+
+func (t *tx) Grant(ctx context.Context, hash []byte, kind string) (storage.Grant, error) {
+	g := storage.Grant{Hash: hash, Kind: kind}
+	var expires, used, revoked sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT vendor_code, customer_id, expires_at, used_at, revoked_at
+		FROM grants WHERE grant_hash = ? AND kind = ?`, hash, kind).
+		Scan(&g.VendorCode, &g.CustomerID, &expires, &used, &revoked)
+	if err != nil {
+		return g, notFound(err, kind)
+	}
+	g.ExpiresAt, g.UsedAt, g.RevokedAt = fromMicros(expires), fromMicros(used), fromMicros(revoked)
+	return g, nil
+}
+
+func (t *tx) TakeGrant(ctx context.Context, hash []byte, kind string, now time.Time) (storage.Grant, error) {
+	res, err := t.exec(ctx, kind, `UPDATE grants SET used_at = ?
+		WHERE grant_hash = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
+		micros(now), hash, kind, micros(now))
+	if err := mustAffect(res, err, kind); err != nil {
+		return storage.Grant{}, err
+	}
+	return t.Grant(ctx, hash, kind)
+}
+
+func (t *tx) RevokeGrants(ctx context.Context, vendorCode, customerID string, now time.Time) error {
+	_, err := t.exec(ctx, "grants", `UPDATE grants SET revoked_at = ?
+		WHERE vendor_code = ? AND customer_id = ? AND revoked_at IS NULL`, micros(now), vendorCode, customerID)
+	return err
+}
+
+// Endpoints.
+
+func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Time) error {
+	var key int64
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO endpoints
+			(customer_id, endpoint_id, vendor_code, model_id, friendly_name, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id, endpoint_id) DO UPDATE SET model_id = excluded.model_id,
+			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at
+		WHERE endpoints.vendor_code = excluded.vendor_code
+		RETURNING id`, e.CustomerID, e.EndpointID, e.VendorCode, e.ModelID, e.FriendlyName, micros(now), micros(now)).Scan(&key)
+	if err == sql.ErrNoRows {
+		return replenish.Errorf(replenish.EConflict, "endpoint %s belongs to another vendor", e.EndpointID)
+	}
+	if err != nil {
+		return fmt.Errorf("endpoint %s: %w", e.EndpointID, err)
+	}
+	for _, s := range e.Slots {
+		if _, err := t.exec(ctx, "endpoint slot "+s.Instance, `INSERT INTO endpoint_slots
+				(endpoint, instance, slot_id, name, replenishment_id, mode, product_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (endpoint, instance) DO UPDATE SET slot_id = excluded.slot_id, name = excluded.name,
+				replenishment_id = excluded.replenishment_id`,
+			key, s.Instance, s.SlotID, s.Name, s.ReplenishmentID, s.Mode, s.ProductID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// endpointQuery joins each endpoint slot to what its replenishment ID
+// declared, so that the engine gets a slot's whole configuration in one row.
+const endpointQuery = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id, e.friendly_name,
+		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id,
+		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id,
+		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy
+	FROM endpoints e
+	LEFT JOIN endpoint_slots s ON s.endpoint = e.id
+	LEFT JOIN replenishment_requests r ON r.replenishment_id = s.replenishment_id `
+
+func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replenish.Endpoint, error) {
+	rows, err := t.tx.QueryContext(ctx, endpointQuery+where+` ORDER BY e.id, s.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []replenish.Endpoint
+	for rows.Next() {
+		var e replenish.Endpoint
+		var (
+			key                                                   sql.NullInt64
+			instance, slotID, name, rid, mode, product, openOrder sql.NullString
+			amount, capacity, threshold                           sql.NullFloat64
+			last                                                  sql.NullInt64
+			low, notified, ordered                                sql.NullInt64
+			sensor, mtype, munit, policy                          sql.NullString
+		)
+		if err := rows.Scan(&e.EndpointID, &e.VendorCode, &e.CustomerID, &e.ModelID, &e.FriendlyName,
+			&key, &instance, &slotID, &name, &rid, &mode, &product,
+			&amount, &last, &capacity, &low, &notified, &ordered, &openOrder,
+			&sensor, &mtype, &munit, &threshold, &policy); err != nil {
+			return nil, err
+		}
+		if len(out) == 0 || out[len(out)-1].EndpointID != e.EndpointID || out[len(out)-1].CustomerID != e.CustomerID {
+			out = append(out, e)
+		}
+		if !key.Valid {
+			continue
+		}
+		s := replenish.EndpointSlot{
+			ID: key.Int64, EndpointID: e.EndpointID, VendorCode: e.VendorCode, CustomerID: e.CustomerID,
+			ModelID: e.ModelID, SlotID: slotID.String, Instance: instance.String, Name: name.String,
+			ReplenishmentID: rid.String, SensorType: sensor.String,
+			Measurement: replenish.Measurement{Type: measure.Type(mtype.String), Unit: measure.Unit(munit.String)},
+			Policy:      policy.String, Mode: mode.String, ProductID: product.String,
+			State: replenish.SlotState{Amount: amount.Float64, LastSampleAt: fromMicros(last),
+				Capacity: capacity.Float64, LowCount: int(low.Int64), Notified: notified.Int64 == 1,
+				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String},
+		}
+		// The operator sets the threshold in the declared unit; the engine
+		// works in the base unit.
+		s.Threshold, err = measure.ToBase(s.Measurement.Type, threshold.Float64, s.Measurement.Unit)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint slot %d: threshold: %w", s.ID, err)
+		}
+		out[len(out)-1].Slots = append(out[len(out)-1].Slots, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) Endpoint(ctx context.Context, customerID, endpointID string) (replenish.Endpoint, error) {
+	es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.endpoint_id = ?`, customerID, endpointID)
+	if err != nil {
+		return replenish.Endpoint{}, err
+	}
+	if len(es) == 0 {
+		return replenish.Endpoint{}, replenish.Errorf(replenish.ENotFound, "endpoint %s not found", endpointID)
+	}
+	return es[0], nil
+}
+
+func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error) {
+	es, err := t.endpoints(ctx, `WHERE e.customer_id = ?`, customerID)
+	if es == nil && err == nil {
+		es = []replenish.Endpoint{}
+	}
+	return es, err
+}
+
+func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error {
+	res, err := t.exec(ctx, "slot state", `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
+			low_count = ?, notified = ?, ordered = ?, open_order_id = ?
+		WHERE id = ?`, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
+		boolInt(s.Ordered), s.OpenOrderID, slotKey)
+	return mustAffect(res, err, "endpoint slot")
+}
+
+func (t *tx) SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error {
+	res, err := t.exec(ctx, "subscription", `UPDATE endpoint_slots SET mode = ?, product_id = ? WHERE id = ?`,
+		mode, productID, slotKey)
+	return mustAffect(res, err, "endpoint slot")
+}
+
+// Events and readings.
+
+func (t *tx) InsertEvent(ctx context.Context, e storage.Event) (bool, error) {
+	res, err := t.exec(ctx, "event", `INSERT INTO events (vendor_code, message_id, customer_id, namespace, name, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (vendor_code, message_id) DO NOTHING`,
+		e.VendorCode, e.MessageID, e.CustomerID, e.Namespace, e.Name, e.Body, micros(e.ReceivedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func (t *tx) InsertReading(ctx context.Context, slotKey int64, sampleAt time.Time, amount float64, receivedAt time.Time) error {
+	// The same sample sent again (a repeated context property) is one reading.
+	_, err := t.exec(ctx, "reading", `INSERT INTO readings (slot, sample_at, amount, received_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (slot, sample_at) DO NOTHING`,
+		slotKey, micros(sampleAt), amount, micros(receivedAt))
+	return err
+}
+
+// Orders.
+
+const orderCols = `order_id, customer_id, vendor_code, slot, endpoint_id, slot_id, product_id, quantity, price,
+	currency, test, status, placed_at, cancel_by, reason`
+
+func (t *tx) InsertOrder(ctx context.Context, o replenish.Order) error {
+	reason, err := json.Marshal(o.Reason)
+	if err != nil {
+		return fmt.Errorf("order reason: %w", err)
+	}
+	_, err = t.exec(ctx, "open order for this slot", `INSERT INTO orders (`+orderCols+`, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		o.OrderID, o.CustomerID, o.VendorCode, o.SlotKey, o.EndpointID, o.SlotID, o.ProductID, o.Quantity,
+		o.Price, o.Currency, boolInt(o.Test), o.Status, micros(o.PlacedAt), micros(o.CancelBy), string(reason),
+		micros(o.PlacedAt))
+	return err
+}
+
+func scanOrder(s interface{ Scan(...any) error }) (replenish.Order, error) {
+	var o replenish.Order
+	var test int
+	var placed, cancelBy sql.NullInt64
+	var reason string
+	if err := s.Scan(&o.OrderID, &o.CustomerID, &o.VendorCode, &o.SlotKey, &o.EndpointID, &o.SlotID, &o.ProductID,
+		&o.Quantity, &o.Price, &o.Currency, &test, &o.Status, &placed, &cancelBy, &reason); err != nil {
+		return o, err
+	}
+	o.Test = test == 1
+	o.PlacedAt, o.CancelBy = fromMicros(placed), fromMicros(cancelBy)
+	if err := json.Unmarshal([]byte(reason), &o.Reason); err != nil {
+		return o, fmt.Errorf("order %s reason: %w", o.OrderID, err)
+	}
+	return o, nil
+}
+
+func (t *tx) Order(ctx context.Context, orderID string) (replenish.Order, error) {
+	o, err := scanOrder(t.tx.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE order_id = ?`, orderID))
+	if err != nil {
+		return o, notFound(err, "order "+orderID)
+	}
+	return o, nil
+}
+
+func (t *tx) Orders(ctx context.Context, customerID string) ([]replenish.Order, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE customer_id = ?
+		ORDER BY placed_at DESC, order_id`, customerID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanOrder)
+}
+
+func (t *tx) SetOrderStatus(ctx context.Context, orderID, status string, now time.Time) error {
+	res, err := t.exec(ctx, "order", `UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?`,
+		status, micros(now), orderID)
+	return mustAffect(res, err, "order "+orderID)
+}
+
+// Feed.
+
+func (t *tx) InsertFeed(ctx context.Context, f replenish.FeedEntry) error {
+	_, err := t.exec(ctx, "feed entry", `INSERT INTO feed (customer_id, type, endpoint_id, slot_id, order_id, message, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, f.CustomerID, f.Type, f.EndpointID, f.SlotID, f.OrderID, f.Message, micros(f.CreatedAt))
+	return err
+}
+
+func (t *tx) Feed(ctx context.Context, customerID string, limit int) ([]replenish.FeedEntry, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, customer_id, type, endpoint_id, slot_id, order_id, message, created_at
+		FROM feed WHERE customer_id = ? ORDER BY id DESC LIMIT ?`, customerID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (replenish.FeedEntry, error) {
+		var f replenish.FeedEntry
+		var created sql.NullInt64
+		err := s.Scan(&f.ID, &f.CustomerID, &f.Type, &f.EndpointID, &f.SlotID, &f.OrderID, &f.Message, &created)
+		f.CreatedAt = fromMicros(created)
+		return f, err
+	})
+}

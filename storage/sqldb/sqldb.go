@@ -1,0 +1,202 @@
+// Package sqldb implements storage.Store with hand-written SQL over
+// database/sql. SQLite (pure Go, one file) is the embedded default: WAL,
+// a busy timeout, one writer connection and a pool of readers.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"replenish"
+	"replenish/storage"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// DB is a Store on SQLite.
+type DB struct {
+	writer *sql.DB
+	reader *sql.DB
+}
+
+var _ storage.Store = (*DB)(nil)
+
+// OpenSQLite opens (creating if needed) the SQLite database at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
+		return nil, errors.New("PostgreSQL is not supported yet: give a SQLite file path")
+	}
+	dsn := func(extra ...string) string {
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		q.Add("_pragma", "journal_mode(WAL)")
+		// FULL makes every commit durable before it returns: an event
+		// answered 202 survives a crash.
+		q.Add("_pragma", "synchronous(FULL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		for _, e := range extra {
+			q.Add("_pragma", e)
+		}
+		return "file:" + path + "?" + q.Encode()
+	}
+	writer, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// One writer: SQLite serializes writes anyway, and one connection
+	// turns lock contention into a queue in Go.
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	reader, err := sql.Open("sqlite", dsn("query_only(1)"))
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	db := &DB{writer: writer, reader: reader}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	return db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+}
+
+// Read runs fn in a transaction on the reader pool.
+func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
+	return run(ctx, db.reader, fn)
+}
+
+// Write runs fn in a transaction on the writer connection.
+func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
+	return run(ctx, db.writer, fn)
+}
+
+func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	if err := fn(&tx{tx: sqlTx}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+func unavailable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &replenish.Error{Code: replenish.EUnavailable, Message: "storage is unavailable", Err: err}
+}
+
+// migrate applies, in order, every embedded migration not yet applied.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		base := name[strings.LastIndex(name, "/")+1:]
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", base)
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			t, err := db.writer.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer t.Rollback()
+			var n int
+			if err := t.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := t.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			if _, err := t.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+				version, micros(time.Now())); err != nil {
+				return err
+			}
+			return t.Commit()
+		}()
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+// micros stores a time as microseconds since the epoch; the zero time is NULL.
+func micros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// fromMicros reads what micros stored.
+func fromMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.UnixMicro(n.Int64).UTC()
+}
+
+func isUnique(err error) bool {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		c := e.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

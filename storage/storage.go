@@ -1,0 +1,142 @@
+// Package storage declares what the rest of the service needs from a
+// database: a Store that runs read and write transactions, and the Tx that
+// those transactions see. Implementations live in sub-packages and pass
+// the conformance suite in storagetest.
+package storage
+
+import (
+	"context"
+	"time"
+
+	"replenish"
+)
+
+// Store runs transactions. Every use case opens exactly one.
+type Store interface {
+	// Read runs fn in a read-only transaction.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction and commits, durably,
+	// when fn returns nil.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the work done inside one transaction. Lookups that find nothing
+// return an error with code replenish.ENotFound; inserts that collide
+// return replenish.EConflict.
+type Tx interface {
+	// Catalog.
+	PutMarketplace(ctx context.Context, m replenish.Marketplace) error
+	Marketplace(ctx context.Context, code string) (replenish.Marketplace, error)
+	Marketplaces(ctx context.Context) ([]replenish.Marketplace, error)
+	PutProduct(ctx context.Context, p replenish.Product) error
+	Product(ctx context.Context, productID string) (replenish.Product, error)
+	Products(ctx context.Context) ([]replenish.Product, error)
+
+	// API keys, stored by hash.
+	InsertAPIKey(ctx context.Context, hash []byte, p replenish.Principal, now time.Time) error
+	PrincipalByKey(ctx context.Context, hash []byte) (replenish.Principal, error)
+	HasOperator(ctx context.Context) (bool, error)
+
+	// Vendors.
+	InsertVendor(ctx context.Context, v replenish.Vendor, clientSecretHash []byte) error
+	Vendor(ctx context.Context, code string) (replenish.Vendor, error)
+	// VendorByClientID returns the vendor and its client secret's hash.
+	VendorByClientID(ctx context.Context, clientID string) (replenish.Vendor, []byte, error)
+	UpdateVendorSettings(ctx context.Context, code string, s replenish.VendorSettings) error
+
+	// Device models, their marketplaces, slots and product lists.
+	InsertModel(ctx context.Context, m replenish.Model) error
+	// Model returns the model with its marketplaces, slots, product lists
+	// and replenishment-ID requests.
+	Model(ctx context.Context, vendorCode, modelID string) (replenish.Model, error)
+	Models(ctx context.Context, vendorCode string) ([]replenish.Model, error)
+	AddModelMarketplace(ctx context.Context, vendorCode, modelID, marketplace string) error
+	InsertSlot(ctx context.Context, vendorCode, modelID string, s replenish.Slot) error
+	SetSlotCategory(ctx context.Context, vendorCode, modelID, slotID, category string) error
+	SetSlotProducts(ctx context.Context, vendorCode, modelID, slotID, marketplace string, productIDs []string) error
+
+	// Replenishment-ID requests.
+	PutRequest(ctx context.Context, r replenish.Request) error
+	Request(ctx context.Context, requestID string) (replenish.Request, error)
+	Requests(ctx context.Context, status string) ([]replenish.Request, error)
+	RequestByReplenishmentID(ctx context.Context, replenishmentID string) (replenish.Request, error)
+
+	// Test accounts.
+	PutTestAccount(ctx context.Context, vendorCode, modelID, marketplace, customerID string) error
+	DeleteTestAccount(ctx context.Context, vendorCode, modelID, marketplace, customerID string) error
+	TestAccounts(ctx context.Context, vendorCode, modelID, marketplace string) ([]string, error)
+	IsTestAccount(ctx context.Context, vendorCode, modelID, customerID string) (bool, error)
+
+	// Customers.
+	InsertCustomer(ctx context.Context, c replenish.Customer) error
+	Customer(ctx context.Context, customerID string) (replenish.Customer, error)
+
+	// Account links, authorization codes and tokens (stored by hash).
+	PutLink(ctx context.Context, l replenish.Link) error
+	Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error)
+	InsertGrant(ctx context.Context, g Grant) error
+	// TakeGrant marks the unused, unexpired grant with hash as used and
+	// returns it; a used or expired one is not found.
+	TakeGrant(ctx context.Context, hash []byte, kind string, now time.Time) (Grant, error)
+	// Grant returns a grant whether or not it is used.
+	Grant(ctx context.Context, hash []byte, kind string) (Grant, error)
+	RevokeGrants(ctx context.Context, vendorCode, customerID string, now time.Time) error
+
+	// Endpoints and their slots.
+	// PutEndpoint creates or updates the endpoint and its slots; slots of
+	// an existing endpoint keep their state and the customer's choices.
+	PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Time) error
+	Endpoint(ctx context.Context, customerID, endpointID string) (replenish.Endpoint, error)
+	Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error)
+	SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error
+	SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error
+
+	// Events and readings.
+	// InsertEvent stores an accepted event; it returns false, storing
+	// nothing, when the vendor sent this message ID before.
+	InsertEvent(ctx context.Context, e Event) (bool, error)
+	InsertReading(ctx context.Context, slotKey int64, sampleAt time.Time, amount float64, receivedAt time.Time) error
+
+	// Orders.
+	InsertOrder(ctx context.Context, o replenish.Order) error
+	Order(ctx context.Context, orderID string) (replenish.Order, error)
+	Orders(ctx context.Context, customerID string) ([]replenish.Order, error)
+	SetOrderStatus(ctx context.Context, orderID, status string, now time.Time) error
+
+	// The customer's feed.
+	InsertFeed(ctx context.Context, f replenish.FeedEntry) error
+	Feed(ctx context.Context, customerID string, limit int) ([]replenish.FeedEntry, error)
+}
+
+// Grant kinds.
+const (
+	GrantCode    = "code"
+	GrantAccess  = "access"
+	GrantRefresh = "refresh"
+)
+
+// Grant is an authorization code, access token or refresh token that a
+// vendor holds for one customer.
+type Grant struct {
+	Hash       []byte
+	Kind       string
+	VendorCode string
+	CustomerID string
+	ExpiresAt  time.Time
+	UsedAt     time.Time
+	RevokedAt  time.Time
+}
+
+// Event is an accepted gateway event, kept as received.
+type Event struct {
+	VendorCode string
+	MessageID  string
+	CustomerID string
+	Namespace  string
+	Name       string
+	Body       []byte
+	ReceivedAt time.Time
+}

@@ -1,0 +1,199 @@
+// Package web is Replenish over HTTP: the JSON API, the event gateway and
+// the token endpoint, each in a routes file of its own, sharing one way to
+// decode requests and one way to write errors.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"replenish"
+	"replenish/console"
+	"replenish/customers"
+	"replenish/gateway"
+	"replenish/linking"
+	"replenish/storage"
+)
+
+// MaxBody is the largest request body read, on every route (1 MiB).
+const MaxBody = 1 << 20
+
+// Server holds what the handlers need.
+type Server struct {
+	Store     storage.Store
+	Console   *console.Service
+	Customers *customers.Service
+	Gateway   *gateway.Service
+	Linking   *linking.Service
+	Log       *slog.Logger
+
+	// closing is set while the server shuts down; the gateway then
+	// refuses new events with 503 so that vendors retry elsewhere or later.
+	closing atomic.Bool
+}
+
+// Closing marks the server as shutting down.
+func (s *Server) Closing() { s.closing.Store(true) }
+
+// Handler returns every route, wrapped in request IDs and logging.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.Ping(r.Context()); err != nil {
+			s.Log.Error("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "storage unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	s.apiRoutes(mux)
+	s.gatewayRoutes(mux)
+	s.authRoutes(mux)
+	return s.logged(mux)
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+// logged gives each request an ID (kept from X-Request-Id when sent) and
+// logs it once it is answered.
+func (s *Server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = replenish.NewID("", 16)
+		}
+		w.Header().Set("X-Request-Id", id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		s.Log.Debug("request", "id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			"duration", time.Since(start))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// decode reads a JSON body of at most MaxBody bytes into v, refusing
+// unknown fields and trailing data.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooBig):
+			return replenish.Errorf(replenish.ETooLarge, "the body is over %d bytes", MaxBody)
+		case errors.Is(err, io.EOF):
+			return replenish.FieldError("body", "a JSON object is required")
+		case errors.As(err, &syntax):
+			return replenish.FieldError("body", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
+		case errors.As(err, &typ):
+			return replenish.FieldError(typ.Field, "must be "+jsonType(typ.Type.Kind().String()))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return replenish.FieldError(field, "unknown field")
+		default:
+			return replenish.FieldError("body", "malformed JSON")
+		}
+	}
+	if dec.More() {
+		return replenish.FieldError("body", "one JSON object only")
+	}
+	return nil
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	default:
+		return "a number"
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+// statusOf maps error codes to HTTP statuses.
+var statusOf = map[string]int{
+	replenish.EInvalid:      http.StatusBadRequest,
+	replenish.EUnauthorized: http.StatusUnauthorized,
+	replenish.EForbidden:    http.StatusForbidden,
+	replenish.EDisabled:     http.StatusForbidden,
+	replenish.ENotFound:     http.StatusNotFound,
+	replenish.EConflict:     http.StatusConflict,
+	replenish.ELocked:       http.StatusLocked,
+	replenish.ETooLarge:     http.StatusRequestEntityTooLarge,
+	replenish.EVendor:       http.StatusBadGateway,
+	replenish.EUnavailable:  http.StatusServiceUnavailable,
+	replenish.EInternal:     http.StatusInternalServerError,
+}
+
+// problem turns err into its code, status and a message safe to show,
+// logging internal errors once with the request's ID.
+func (s *Server) problem(r *http.Request, err error) (*replenish.Error, int) {
+	var e *replenish.Error
+	if !errors.As(err, &e) || e.Code == replenish.EInternal {
+		s.Log.Error("internal error", "id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &replenish.Error{Code: replenish.EInternal, Message: "internal error; the request ID is " + requestID(r.Context())}
+	} else if e.Err != nil {
+		s.Log.Warn("request failed", "id", requestID(r.Context()), "code", e.Code, "err", err)
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	return e, status
+}
+
+// writeError writes err in the console's error shape.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, status := s.problem(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	body := map[string]any{"code": e.Code, "message": e.Message}
+	if len(e.Fields) > 0 {
+		body["fields"] = e.Fields
+	}
+	writeJSON(w, status, map[string]any{"error": body})
+}
