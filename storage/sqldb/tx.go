@@ -362,6 +362,7 @@ func (t *tx) modelParts(ctx context.Context, index map[[2]string]*replenish.Mode
 		func(m *replenish.Model) {
 			if s := slotOf(m, r.SlotID); s != nil {
 				req := r.request()
+				req.VendorCode, req.ModelID = m.VendorCode, m.ModelID
 				s.Request = &req
 			}
 		})
