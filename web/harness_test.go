@@ -28,6 +28,7 @@ type env struct {
 	URL         string
 	Store       *sqldb.DB
 	OperatorKey string
+	Server      *web.Server
 	clock       *clock
 }
 
@@ -71,7 +72,7 @@ func newEnv(t *testing.T) *env {
 		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now), Log: log}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, clock: clk}
+	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk}
 }
 
 // do sends body (JSON-encoded unless it is []byte) with key as bearer and
