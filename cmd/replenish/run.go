@@ -85,8 +85,15 @@ func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: replenish %s [flags]\n\n%s\nFlags:\n", name, about)
-		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "Usage: replenish %s [flags]\n\n%s\nFlags (each also REPLENISH_<FLAG> in the environment):\n", name, about)
+		fs.VisitAll(func(f *flag.Flag) {
+			kind, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", f.Name, kind, usage)
+			if f.DefValue != "" && f.DefValue != "0" {
+				fmt.Fprintf(stderr, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(stderr)
+		})
 	}
 	return fs
 }
