@@ -53,11 +53,6 @@ func FieldError(field, problem string) *Error {
 	return &Error{Code: EInvalid, Message: field + ": " + problem, Fields: map[string]string{field: problem}}
 }
 
-// Internal wraps a cause that no client should see.
-func Internal(err error) *Error {
-	return &Error{Code: EInternal, Message: "internal error", Err: err}
-}
-
 // ErrorCode returns the code of err: the code of the first Error in its
 // chain, or EInternal for any other non-nil error.
 func ErrorCode(err error) string {

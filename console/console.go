@@ -275,12 +275,3 @@ func (s *Service) CreateCustomer(ctx context.Context, c replenish.Customer) (New
 	})
 	return nc, err
 }
-
-// Customer returns a customer.
-func (s *Service) Customer(ctx context.Context, id string) (c replenish.Customer, err error) {
-	err = s.store.Read(ctx, func(tx storage.Tx) error {
-		c, err = tx.Customer(ctx, id)
-		return err
-	})
-	return c, err
-}

@@ -115,15 +115,6 @@ func (s *Service) Unlink(ctx context.Context, customerID, vendorCode string) err
 	})
 }
 
-// Links returns a customer's link with a vendor.
-func (s *Service) Links(ctx context.Context, customerID, vendorCode string) (l replenish.Link, err error) {
-	err = s.store.Read(ctx, func(tx storage.Tx) error {
-		l, err = tx.Link(ctx, customerID, vendorCode)
-		return err
-	})
-	return l, err
-}
-
 func (s *Service) acceptGrant(ctx context.Context, v replenish.Vendor, code, grantee string) error {
 	payload := map[string]any{
 		"grant":   map[string]string{"type": "OAuth2.AuthorizationCode", "code": code},
