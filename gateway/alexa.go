@@ -117,11 +117,9 @@ type Capability struct {
 
 // CapabilityProps lists what a capability reports.
 type CapabilityProps struct {
-	Supported []struct {
-		Name string `json:"name"`
-	} `json:"supported"`
-	ProactivelyReported bool `json:"proactivelyReported"`
-	Retrievable         bool `json:"retrievable"`
+	Supported           []SupportedProperty `json:"supported"`
+	ProactivelyReported bool                `json:"proactivelyReported"`
+	Retrievable         bool                `json:"retrievable"`
 }
 
 // CapabilityResources holds a capability's friendly names.
@@ -139,16 +137,27 @@ type FriendlyName struct {
 	} `json:"value"`
 }
 
+// SupportedProperty names one property a capability reports.
+type SupportedProperty struct {
+	Name string `json:"name"`
+}
+
 // CapabilityConfig ties an inventory sensor to a replenishment ID.
 type CapabilityConfig struct {
-	Measurement *struct {
-		Type string `json:"@type"`
-		Unit string `json:"unit,omitempty"`
-	} `json:"measurement,omitempty"`
-	Replenishment *struct {
-		Type  string `json:"@type"`
-		Value string `json:"value"`
-	} `json:"replenishment,omitempty"`
+	Measurement   *MeasurementConfig   `json:"measurement,omitempty"`
+	Replenishment *ReplenishmentConfig `json:"replenishment,omitempty"`
+}
+
+// MeasurementConfig is how an inventory sensor measures.
+type MeasurementConfig struct {
+	Type string `json:"@type"`
+	Unit string `json:"unit,omitempty"`
+}
+
+// ReplenishmentConfig names the replenishment ID a sensor feeds.
+type ReplenishmentConfig struct {
+	Type  string `json:"@type"` // always "DashReplenishmentId"
+	Value string `json:"value"`
 }
 
 // The inventory interfaces and what sensor type each one is.

@@ -296,7 +296,7 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 		}
 		if err := tx.PutEndpoint(ctx, e, now); err != nil {
 			if replenish.ErrorCode(err) == replenish.EConflict {
-				return invalid(f+".endpointId", err.(*replenish.Error).Message)
+				return invalid(f+".endpointId", "this customer has "+e.EndpointID+" from another vendor")
 			}
 			return err
 		}

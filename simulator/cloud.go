@@ -205,24 +205,18 @@ func (c *Cloud) describe(d *Device) gateway.DiscoveredEndpoint {
 		AdditionalAttributes: &gateway.AdditionalAttributes{Model: c.cfg.ModelID},
 	}
 	for _, ink := range c.cfg.Inks {
-		capa := gateway.Capability{Type: "AlexaInterface", Interface: gateway.LevelSensor, Version: "3", Instance: ink.Instance,
-			Properties:          &gateway.CapabilityProps{ProactivelyReported: true, Retrievable: true},
-			CapabilityResources: &gateway.CapabilityResources{FriendlyNames: []gateway.FriendlyName{{Type: "text"}}},
-			Configuration:       &gateway.CapabilityConfig{}}
-		capa.Properties.Supported = append(capa.Properties.Supported, struct {
-			Name string `json:"name"`
-		}{"level"})
-		capa.CapabilityResources.FriendlyNames[0].Value.Text = ink.Name
-		capa.CapabilityResources.FriendlyNames[0].Value.Locale = "en-US"
-		capa.Configuration.Measurement = &struct {
-			Type string `json:"@type"`
-			Unit string `json:"unit,omitempty"`
-		}{Type: "Percentage"}
-		capa.Configuration.Replenishment = &struct {
-			Type  string `json:"@type"`
-			Value string `json:"value"`
-		}{Type: "DashReplenishmentId", Value: ink.ReplenishmentID}
-		e.Capabilities = append(e.Capabilities, capa)
+		name := gateway.FriendlyName{Type: "text"}
+		name.Value.Text, name.Value.Locale = ink.Name, "en-US"
+		e.Capabilities = append(e.Capabilities, gateway.Capability{
+			Type: "AlexaInterface", Interface: gateway.LevelSensor, Version: "3", Instance: ink.Instance,
+			Properties: &gateway.CapabilityProps{Supported: []gateway.SupportedProperty{{Name: "level"}},
+				ProactivelyReported: true, Retrievable: true},
+			CapabilityResources: &gateway.CapabilityResources{FriendlyNames: []gateway.FriendlyName{name}},
+			Configuration: &gateway.CapabilityConfig{
+				Measurement:   &gateway.MeasurementConfig{Type: "Percentage"},
+				Replenishment: &gateway.ReplenishmentConfig{Type: "DashReplenishmentId", Value: ink.ReplenishmentID},
+			},
+		})
 	}
 	return e
 }

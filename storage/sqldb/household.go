@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -104,7 +105,7 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at
 		WHERE endpoints.vendor_code = excluded.vendor_code
 		RETURNING id`, e.CustomerID, e.EndpointID, e.VendorCode, e.ModelID, e.FriendlyName, micros(now), micros(now)).Scan(&key)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return replenish.Errorf(replenish.EConflict, "endpoint %s belongs to another vendor", e.EndpointID)
 	}
 	if err != nil {
