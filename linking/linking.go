@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +43,7 @@ func New(store storage.Store, gw *gateway.Service, client *http.Client, log *slo
 func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error) {
 	var v replenish.Vendor
 	var link replenish.Link
+	var wasLinked bool
 	code := replenish.NewSecret("ANcode")
 	now := s.now()
 	err := s.store.Write(ctx, func(tx storage.Tx) error {
@@ -60,7 +62,8 @@ func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (repl
 		link = replenish.Link{CustomerID: customerID, VendorCode: vendorCode, Status: replenish.LinkPending,
 			GranteeToken: replenish.NewSecret("rg_"), UpdatedAt: now}
 		if old, err := tx.Link(ctx, customerID, vendorCode); err == nil && old.Status == replenish.LinkLinked {
-			link.GranteeToken = old.GranteeToken
+			// Linking again (to find new devices, say) keeps the link.
+			link.GranteeToken, link.Status, wasLinked = old.GranteeToken, replenish.LinkLinked, true
 		}
 		if err := tx.PutLink(ctx, link); err != nil {
 			return err
@@ -72,31 +75,40 @@ func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (repl
 		return link, err
 	}
 
-	err = s.acceptGrant(ctx, v, code, link.GranteeToken)
-	if err == nil {
-		var endpoints []gateway.DiscoveredEndpoint
-		if endpoints, err = s.discover(ctx, v, link.GranteeToken); err == nil {
-			err = s.gateway.PutEndpoints(ctx, vendorCode, customerID, "Discover.Response.payload.endpoints", endpoints)
-		}
+	linkErr := s.acceptGrant(ctx, v, code, link.GranteeToken)
+	if linkErr == nil {
+		linkErr = s.discover(ctx, v, customerID, link.GranteeToken)
 	}
 	link.Status, link.UpdatedAt = replenish.LinkLinked, s.now()
-	if err != nil {
+	if linkErr != nil && !wasLinked {
 		link.Status = replenish.LinkFailed
 	}
-	if werr := s.store.Write(ctx, func(tx storage.Tx) error {
+	err = s.store.Write(ctx, func(tx storage.Tx) error {
 		if err := tx.PutLink(ctx, link); err != nil {
 			return err
 		}
-		if link.Status == replenish.LinkFailed {
+		switch {
+		case link.Status == replenish.LinkFailed:
 			// Tokens the vendor got for a link that failed are of no use.
-			return tx.RevokeGrants(ctx, vendorCode, customerID, s.now())
+			if err := tx.RevokeGrants(ctx, vendorCode, customerID, s.now()); err != nil {
+				return err
+			}
+		case linkErr != nil:
+			// A failed attempt to link again voids its own code and
+			// leaves the working link alone.
+			_, err := tx.TakeGrant(ctx, replenish.HashSecret(code), storage.GrantCode, s.now())
+			if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+				return err
+			}
 		}
+		var err error
 		link, err = tx.Link(ctx, customerID, vendorCode)
 		return err
-	}); werr != nil {
-		return link, werr
+	})
+	if err != nil {
+		return link, err
 	}
-	return link, err
+	return link, linkErr
 }
 
 // Unlink ends a customer's link with a vendor: its tokens stop working,
@@ -139,20 +151,28 @@ func (s *Service) acceptGrant(ctx context.Context, v replenish.Vendor, code, gra
 	return vendorErr(v, fmt.Sprintf("refused the grant (%s %s: %s %s)", h.Namespace, h.Name, p.Type, p.Message), nil)
 }
 
-func (s *Service) discover(ctx context.Context, v replenish.Vendor, grantee string) ([]gateway.DiscoveredEndpoint, error) {
+// discover asks the vendor for the customer's devices and stores them. A
+// device description that Replenish refuses is the vendor's fault, not
+// the customer's, and is reported as such.
+func (s *Service) discover(ctx context.Context, v replenish.Vendor, customerID, grantee string) error {
 	payload := map[string]any{"scope": map[string]string{"type": "BearerToken", "token": grantee}}
 	var resp gateway.Message
 	if err := s.send(ctx, v, "Alexa.Discovery", "Discover", nil, payload, &resp); err != nil {
-		return nil, err
+		return err
 	}
 	if resp.Event == nil || resp.Event.Header.Name != "Discover.Response" {
-		return nil, vendorErr(v, "did not answer Discover with Discover.Response", nil)
+		return vendorErr(v, "did not answer Discover with Discover.Response", nil)
 	}
 	var p gateway.DiscoveryPayload
 	if err := json.Unmarshal(resp.Event.Payload, &p); err != nil {
-		return nil, vendorErr(v, "sent a Discover.Response that does not decode", err)
+		return vendorErr(v, "sent a Discover.Response that does not decode", err)
 	}
-	return p.Endpoints, nil
+	err := s.gateway.PutEndpoints(ctx, v.Code, customerID, "Discover.Response.payload.endpoints", p.Endpoints)
+	var e *replenish.Error
+	if errors.As(err, &e) && (e.Code == replenish.EInvalid || e.Code == replenish.EForbidden) {
+		return vendorErr(v, "described the customer's devices in a way Replenish refuses: "+e.Message, err)
+	}
+	return err
 }
 
 // Retries of a directive: transport failures and 5xx answers are tried
@@ -173,21 +193,18 @@ func (s *Service) send(ctx context.Context, v replenish.Vendor, namespace, name 
 	if err != nil {
 		return err
 	}
-	var last error
-	for attempt, pause := 1, directiveBackoff; attempt <= directiveAttempts; attempt, pause = attempt+1, pause*2 {
-		var retry bool
-		retry, last = s.post(ctx, v, body, out)
-		if last == nil || !retry {
-			break
+	for attempt, pause := 1, directiveBackoff; ; attempt, pause = attempt+1, pause*2 {
+		retry, err := s.post(ctx, v, body, out)
+		if err == nil || !retry || attempt == directiveAttempts {
+			return err
 		}
-		s.log.Warn("directive failed", "vendor", v.Code, "directive", name, "attempt", attempt, "err", last)
+		s.log.Warn("directive failed", "vendor", v.Code, "directive", name, "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(pause):
 		}
 	}
-	return last
 }
 
 func (s *Service) post(ctx context.Context, v replenish.Vendor, body []byte, out any) (retry bool, err error) {
