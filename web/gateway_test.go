@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,63 +19,6 @@ import (
 	"replenish/simulator"
 	"replenish/web"
 )
-
-// gwSkill is a minimal vendor skill endpoint: it checks each directive's
-// signature, records AcceptGrant codes without exchanging them (so the
-// test holds the tokens itself), and answers Discover with one printer.
-type gwSkill struct {
-	mu         sync.Mutex
-	now        func() time.Time // Replenish's clock, which signs the directives
-	secret     string
-	endpointID string
-	endpoint   string // the printer, as discovery JSON
-	codes      []string
-	badSigs    int
-}
-
-func (s *gwSkill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "unreadable", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := linking.Verify(s.secret, r.Header.Get(linking.SignatureHeader), body, s.now()); err != nil {
-		s.badSigs++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var msg struct {
-		Directive struct {
-			Header struct {
-				Namespace, Name, CorrelationToken string
-			}
-			Payload struct {
-				Grant struct{ Code string }
-			}
-		}
-	}
-	if err := json.Unmarshal(body, &msg); err != nil {
-		http.Error(w, "not a directive", http.StatusBadRequest)
-		return
-	}
-	h := msg.Directive.Header
-	answer := func(ns, name, payload string) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"event":{"header":{"namespace":%q,"name":%q,"payloadVersion":"3","messageId":%q,"correlationToken":%q},"payload":%s}}`,
-			ns, name, replenish.NewUUID(), h.CorrelationToken, payload)
-	}
-	switch h.Namespace + "/" + h.Name {
-	case "Alexa.Authorization/AcceptGrant":
-		s.codes = append(s.codes, msg.Directive.Payload.Grant.Code)
-		answer("Alexa.Authorization", "AcceptGrant.Response", `{}`)
-	case "Alexa.Discovery/Discover":
-		answer("Alexa.Discovery", "Discover.Response", `{"endpoints":[`+s.endpoint+`]}`)
-	default:
-		http.Error(w, "unsupported directive", http.StatusBadRequest)
-	}
-}
 
 // gwEndpointJSON is a printer in discovery JSON, one level sensor per ink.
 func gwEndpointJSON(endpointID, model string, inks []simulator.Ink) string {
@@ -93,29 +35,31 @@ func gwEndpointJSON(endpointID, model string, inks []simulator.Ink) string {
 		endpointID, model, strings.Join(caps, ","))
 }
 
-// gwVendor is a registered vendor with its skill endpoint.
+// gwVendor is a registered vendor with its skill endpoint, a working
+// vendor cloud that reports one printer.
 type gwVendor struct {
 	*simulator.Vendor
-	skill *gwSkill
+	skill      *skill
+	endpointID string
 }
 
 func gwRegister(t *testing.T, e *env) *gwVendor {
 	t.Helper()
-	skill := &gwSkill{now: e.clock.Now}
-	srv := httptest.NewServer(skill)
+	s := &skill{now: e.clock.Now}
+	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	api := &simulator.Client{URL: e.URL, HTTP: &http.Client{Timeout: 10 * time.Second}}
 	v, err := simulator.Register(context.Background(), api, e.OperatorKey, srv.URL, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	skill.mu.Lock()
-	skill.secret = v.SigningSecret
 	// Endpoint IDs differ per vendor so one customer can link two vendors.
-	skill.endpointID = "gw-printer-" + v.VendorCode
-	skill.endpoint = gwEndpointJSON(skill.endpointID, v.ModelID, v.Inks)
-	skill.mu.Unlock()
-	return &gwVendor{Vendor: v, skill: skill}
+	gv := &gwVendor{Vendor: v, skill: s, endpointID: "gw-printer-" + v.VendorCode}
+	s.mu.Lock()
+	s.URL, s.secret = srv.URL, v.SigningSecret
+	s.answer = workingVendor(gwEndpointJSON(gv.endpointID, v.ModelID, v.Inks))
+	s.mu.Unlock()
+	return gv
 }
 
 func gwCustomer(t *testing.T, e *env) *simulator.Customer {
@@ -207,7 +151,7 @@ func gwSetup(t *testing.T) *gwWorld {
 	e := newEnv(t)
 	v := gwRegister(t, e)
 	c := gwCustomer(t, e)
-	return &gwWorld{e: e, v: v, c: c, code: gwLink(t, e, c, v), ep: v.skill.endpointID}
+	return &gwWorld{e: e, v: v, c: c, code: gwLink(t, e, c, v), ep: v.endpointID}
 }
 
 // gwLinked is gwSetup with the code exchanged for tokens.
@@ -437,11 +381,11 @@ func TestGatewayOtherVendor(t *testing.T) {
 	if n := len(gwEndpoints(t, e, a.c)); n != 2 {
 		t.Fatalf("the customer has %d endpoints after linking two vendors, want 2", n)
 	}
-	gwAccepted(t, e, bTok.AccessToken, gwChange(replenish.NewUUID(), b.skill.endpointID, bTok.AccessToken,
+	gwAccepted(t, e, bTok.AccessToken, gwChange(replenish.NewUUID(), b.endpointID, bTok.AccessToken,
 		gwLevel("InkSensor.Black", "70", e.clock.Now())))
 
 	t.Run("endpoint of another vendor", func(t *testing.T) {
-		gwRefused(t, e, a.c, a.tok.AccessToken, gwChange(replenish.NewUUID(), b.skill.endpointID, a.tok.AccessToken,
+		gwRefused(t, e, a.c, a.tok.AccessToken, gwChange(replenish.NewUUID(), b.endpointID, a.tok.AccessToken,
 			gwLevel("InkSensor.Black", "5", e.clock.Now())), http.StatusForbidden, "INSUFFICIENT_PERMISSION_EXCEPTION")
 	})
 	t.Run("replenishment ID of another vendor", func(t *testing.T) {
@@ -449,7 +393,7 @@ func TestGatewayOtherVendor(t *testing.T) {
 			gwAddOrUpdate(a.tok.AccessToken, gwEndpointJSON("gw-stolen-printer", b.ModelID, b.Inks)),
 			http.StatusForbidden, "INSUFFICIENT_PERMISSION_EXCEPTION")
 	})
-	if s := gwSlot(t, e, a.c, b.skill.endpointID, "SLOT01"); s.Level == nil || s.Level.Value != 70 {
+	if s := gwSlot(t, e, a.c, b.endpointID, "SLOT01"); s.Level == nil || s.Level.Value != 70 {
 		t.Errorf("vendor B's black ink: %+v, want 70", s.Level)
 	}
 }

@@ -3,7 +3,6 @@ package web_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,95 +17,6 @@ import (
 	"replenish/linking"
 	"replenish/simulator"
 )
-
-// lkDirective is what a test skill endpoint reads of a directive.
-type lkDirective struct {
-	Namespace, Name, CorrelationToken string
-	Code                              string // payload.grant.code of an AcceptGrant
-}
-
-// lkSkill is a skill endpoint whose answers each test chooses. It checks
-// every directive's signature against Replenish's clock, records what it
-// got, and calls answer with mu held, so answer may update the skill.
-type lkSkill struct {
-	URL    string
-	now    func() time.Time
-	secret string
-	answer func(s *lkSkill, d lkDirective) (status int, body string)
-
-	mu      sync.Mutex
-	calls   []string  // namespace/name of each well-signed directive
-	codes   []string  // the code of each AcceptGrant
-	badSigs int       // directives whose signature did not verify
-	tokens  []gwOAuth // tokens answer got for itself
-	errs    []string  // what went wrong inside answer
-}
-
-func (s *lkSkill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "unreadable", http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := linking.Verify(s.secret, r.Header.Get(linking.SignatureHeader), body, s.now()); err != nil {
-		s.badSigs++
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var msg struct {
-		Directive struct {
-			Header struct {
-				Namespace, Name, CorrelationToken string
-			}
-			Payload struct {
-				Grant struct{ Code string }
-			}
-		}
-	}
-	if err := json.Unmarshal(body, &msg); err != nil {
-		http.Error(w, "not a directive", http.StatusBadRequest)
-		return
-	}
-	h := msg.Directive.Header
-	d := lkDirective{Namespace: h.Namespace, Name: h.Name, CorrelationToken: h.CorrelationToken, Code: msg.Directive.Payload.Grant.Code}
-	s.calls = append(s.calls, d.Namespace+"/"+d.Name)
-	if d.Code != "" {
-		s.codes = append(s.codes, d.Code)
-	}
-	status, answer := s.answer(s, d)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	io.WriteString(w, answer)
-}
-
-// lkState returns copies of what the skill recorded.
-func (s *lkSkill) lkState() (calls, codes []string, badSigs int, tokens []gwOAuth, errs []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls), slices.Clone(s.codes), s.badSigs, slices.Clone(s.tokens), slices.Clone(s.errs)
-}
-
-// lkEvent is a synchronous answer to directive d.
-func lkEvent(d lkDirective, namespace, name, payload string) string {
-	return fmt.Sprintf(`{"event":{"header":{"namespace":%q,"name":%q,"payloadVersion":"3","messageId":%q,"correlationToken":%q},"payload":%s}}`,
-		namespace, name, replenish.NewUUID(), d.CorrelationToken, payload)
-}
-
-// lkUsual answers as a working vendor cloud: the grant is accepted and
-// discovery finds the given endpoints.
-func lkUsual(endpoints ...string) func(*lkSkill, lkDirective) (int, string) {
-	return func(_ *lkSkill, d lkDirective) (int, string) {
-		switch d.Namespace + "/" + d.Name {
-		case "Alexa.Authorization/AcceptGrant":
-			return http.StatusOK, lkEvent(d, "Alexa.Authorization", "AcceptGrant.Response", `{}`)
-		case "Alexa.Discovery/Discover":
-			return http.StatusOK, lkEvent(d, "Alexa.Discovery", "Discover.Response", `{"endpoints":[`+strings.Join(endpoints, ",")+`]}`)
-		}
-		return http.StatusBadRequest, `{"error":"unsupported directive"}`
-	}
-}
 
 // lkPrinter is the vendor's printer in discovery JSON.
 func lkPrinter(v *gwVendor) string {
@@ -122,9 +31,9 @@ func lkPoint(t *testing.T, e *env, v *gwVendor, skillURL string) {
 
 // lkServe starts a skill endpoint for v that answers with answer, and
 // makes it the vendor's skill endpoint.
-func lkServe(t *testing.T, e *env, v *gwVendor, answer func(*lkSkill, lkDirective) (int, string)) *lkSkill {
+func lkServe(t *testing.T, e *env, v *gwVendor, answer func(*skill, directive) (int, string)) *skill {
 	t.Helper()
-	s := &lkSkill{now: e.clock.Now, secret: v.SigningSecret, answer: answer}
+	s := &skill{now: e.clock.Now, secret: v.SigningSecret, answer: answer}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -188,11 +97,11 @@ func TestLinkVendorDown(t *testing.T) {
 
 	// Retrying once the vendor is back up links: nothing of the failed
 	// attempt stands in the way.
-	s := lkServe(t, w.e, w.v, lkUsual(lkPrinter(w.v)))
+	s := lkServe(t, w.e, w.v, workingVendor(lkPrinter(w.v)))
 	if l := lkLink(t, w.e, w.c, w.v); l.Endpoints != 1 {
 		t.Errorf("link after the retry counts %d endpoints, want 1", l.Endpoints)
 	}
-	_, codes, badSigs, _, _ := s.lkState()
+	_, codes, badSigs, _, _ := s.state()
 	if badSigs != 0 || len(codes) != 1 {
 		t.Fatalf("skill endpoint: %d bad signatures, %d codes, want 0 and 1", badSigs, len(codes))
 	}
@@ -203,12 +112,12 @@ func TestLinkVendorDown(t *testing.T) {
 
 func TestLinkVendorRefusesGrant(t *testing.T) {
 	w := lkNew(t)
-	s := lkServe(t, w.e, w.v, func(_ *lkSkill, d lkDirective) (int, string) {
+	s := lkServe(t, w.e, w.v, func(_ *skill, d directive) (int, string) {
 		if d.Name == "AcceptGrant" {
-			return http.StatusOK, lkEvent(d, "Alexa.Authorization", "ErrorResponse",
+			return http.StatusOK, directiveAnswer(d, "Alexa.Authorization", "ErrorResponse",
 				`{"type":"ACCEPT_GRANT_FAILED","message":"the customer's account is suspended"}`)
 		}
-		return lkUsual(lkPrinter(w.v))(nil, d)
+		return workingVendor(lkPrinter(w.v))(nil, d)
 	})
 	ae := w.e.refused(http.StatusBadGateway, replenish.EVendor, "", "POST", "/api/v1/links", w.c.APIKey,
 		map[string]string{"vendorCode": w.v.VendorCode})
@@ -217,7 +126,7 @@ func TestLinkVendorRefusesGrant(t *testing.T) {
 	}
 	// A refusal is an answer, not a failure to answer: it is not retried,
 	// and without a grant there is nothing to discover.
-	if calls, _, badSigs, _, _ := s.lkState(); badSigs != 0 || !slices.Equal(calls, []string{"Alexa.Authorization/AcceptGrant"}) {
+	if calls, _, badSigs, _, _ := s.state(); badSigs != 0 || !slices.Equal(calls, []string{"Alexa.Authorization/AcceptGrant"}) {
 		t.Errorf("skill endpoint got %v (%d bad signatures), want one AcceptGrant", calls, badSigs)
 	}
 	lkNoEndpoints(t, w.e, w.c)
@@ -225,8 +134,8 @@ func TestLinkVendorRefusesGrant(t *testing.T) {
 
 func TestLinkVendorAnswers5xxThenWorks(t *testing.T) {
 	w := lkNew(t)
-	usual := lkUsual(lkPrinter(w.v))
-	s := lkServe(t, w.e, w.v, func(s *lkSkill, d lkDirective) (int, string) {
+	usual := workingVendor(lkPrinter(w.v))
+	s := lkServe(t, w.e, w.v, func(s *skill, d directive) (int, string) {
 		if d.Name == "AcceptGrant" && len(s.codes) == 1 {
 			return http.StatusServiceUnavailable, `{"message":"busy"}`
 		}
@@ -235,7 +144,7 @@ func TestLinkVendorAnswers5xxThenWorks(t *testing.T) {
 	if l := lkLink(t, w.e, w.c, w.v); l.Endpoints != 1 {
 		t.Errorf("link counts %d endpoints, want 1", l.Endpoints)
 	}
-	calls, codes, badSigs, _, _ := s.lkState()
+	calls, codes, badSigs, _, _ := s.state()
 	want := []string{"Alexa.Authorization/AcceptGrant", "Alexa.Authorization/AcceptGrant", "Alexa.Discovery/Discover"}
 	if badSigs != 0 || !slices.Equal(calls, want) {
 		t.Fatalf("skill endpoint got %v (%d bad signatures), want %v", calls, badSigs, want)
@@ -255,12 +164,12 @@ func TestLinkVendorAnswers5xxThenWorks(t *testing.T) {
 // number of attempts, and the customer an answer soon.
 func TestLinkVendorAlways5xx(t *testing.T) {
 	w := lkNew(t)
-	s := lkServe(t, w.e, w.v, func(*lkSkill, lkDirective) (int, string) {
+	s := lkServe(t, w.e, w.v, func(*skill, directive) (int, string) {
 		return http.StatusInternalServerError, `{"message":"down"}`
 	})
 	w.e.refused(http.StatusBadGateway, replenish.EVendor, "", "POST", "/api/v1/links", w.c.APIKey,
 		map[string]string{"vendorCode": w.v.VendorCode})
-	calls, _, _, _, _ := s.lkState()
+	calls, _, _, _, _ := s.state()
 	if len(calls) != 3 || slices.ContainsFunc(calls, func(c string) bool { return c != "Alexa.Authorization/AcceptGrant" }) {
 		t.Errorf("skill endpoint got %v, want three AcceptGrant attempts", calls)
 	}
@@ -310,7 +219,7 @@ func TestLinkUnknownVendor(t *testing.T) {
 // lkExchangeNow is what a vendor's cloud does on AcceptGrant: exchange the
 // code at once. It runs on the skill endpoint's goroutine, so it records
 // failures instead of failing the test.
-func lkExchangeNow(s *lkSkill, baseURL string, v *gwVendor, code string) {
+func lkExchangeNow(s *skill, baseURL string, v *gwVendor, code string) {
 	resp, err := http.PostForm(baseURL+"/auth/o2/token", gwCodeForm(v, code))
 	if err != nil {
 		s.errs = append(s.errs, err.Error())
@@ -331,14 +240,14 @@ func TestLinkDiscoveryRejected(t *testing.T) {
 	inks[2].ReplenishmentID = "no-such-replenishment-id"
 	bad := gwEndpointJSON("lk-printer-"+w.v.VendorCode, w.v.ModelID, inks)
 	var exchange, fixed bool // read and written with the skill's mu held
-	s := lkServe(t, w.e, w.v, func(s *lkSkill, d lkDirective) (int, string) {
+	s := lkServe(t, w.e, w.v, func(s *skill, d directive) (int, string) {
 		if d.Name == "AcceptGrant" && exchange {
 			lkExchangeNow(s, w.e.URL, w.v, d.Code)
 		}
 		if fixed {
-			return lkUsual(lkPrinter(w.v))(s, d)
+			return workingVendor(lkPrinter(w.v))(s, d)
 		}
-		return lkUsual(bad)(s, d)
+		return workingVendor(bad)(s, d)
 	})
 	s.mu.Lock()
 	exchange = true
@@ -352,7 +261,7 @@ func TestLinkDiscoveryRejected(t *testing.T) {
 		t.Errorf("message %q does not name the capability", ae.Error.Message)
 	}
 	lkNoEndpoints(t, w.e, w.c)
-	calls, codes, badSigs, tokens, errs := s.lkState()
+	calls, codes, badSigs, tokens, errs := s.state()
 	if badSigs != 0 || len(errs) != 0 || len(tokens) != 1 || len(codes) != 1 {
 		t.Fatalf("skill endpoint: calls %v, %d bad signatures, errors %v, %d tokens", calls, badSigs, errs, len(tokens))
 	}
@@ -371,7 +280,7 @@ func TestLinkDiscoveryRejected(t *testing.T) {
 	s.mu.Unlock()
 	w.e.refused(http.StatusBadGateway, replenish.EVendor, "", "POST", "/api/v1/links", w.c.APIKey,
 		map[string]string{"vendorCode": w.v.VendorCode})
-	_, codes, _, _, _ = s.lkState()
+	_, codes, _, _, _ = s.state()
 	if len(codes) != 2 || codes[1] == codes[0] {
 		t.Fatalf("codes %v, want a new one for the second link", codes)
 	}
