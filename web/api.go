@@ -93,6 +93,11 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/orders", s.as(s.listOrders, customer))
 	mux.HandleFunc("POST /api/v1/orders/{orderId}/cancel", s.as(s.cancelOrder, customer))
 	mux.HandleFunc("GET /api/v1/feed", s.as(s.listFeed, customer))
+
+	// Anything else under /api/ answers in the API's error shape.
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, replenish.Errorf(replenish.ENotFound, "no route %s %s; see docs/api.md", r.Method, r.URL.Path))
+	})
 }
 
 func (s *Server) listMarketplaces(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {

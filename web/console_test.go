@@ -938,3 +938,13 @@ func TestConsoleErrorShape(t *testing.T) {
 	check("POST", "/api/v1/vendors", key, map[string]any{"vendorCode": "x1", "name": "X"}, http.StatusForbidden, "forbidden")
 	check("GET", "/api/v1/models/nosuch", key, nil, http.StatusNotFound, "not_found")
 }
+
+// TestConsoleUnknownRoute: a route the API does not have answers in the
+// API's error shape, not in plain text.
+func TestConsoleUnknownRoute(t *testing.T) {
+	e := newEnv(t)
+	ae := e.refused(http.StatusNotFound, "not_found", "", "GET", "/api/v1/no-such-thing", e.OperatorKey, nil)
+	if !strings.Contains(ae.Error.Message, "/api/v1/no-such-thing") {
+		t.Errorf("message %q does not name the route", ae.Error.Message)
+	}
+}
