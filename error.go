@@ -11,17 +11,18 @@ import (
 // Error codes. Each maps to one HTTP status on the console API and to one
 // Alexa exception code on the event gateway.
 const (
-	EInvalid      = "invalid"       // 400: a field breaks a rule
-	EUnauthorized = "unauthorized"  // 401: missing, unknown or expired credentials
-	EForbidden    = "forbidden"     // 403: authenticated, but not allowed
-	EDisabled     = "disabled"      // 403: the customer unlinked the vendor
-	ENotFound     = "not_found"     // 404
-	EConflict     = "conflict"      // 409: already exists, or the state forbids it
-	ELocked       = "locked"        // 423: a rule locks the change
-	ETooLarge     = "too_large"     // 413
-	EVendor       = "vendor_failed" // 502: the vendor's cloud failed or refused
-	EUnavailable  = "unavailable"   // 503: storage unavailable or shutting down
-	EInternal     = "internal"      // 500: a fault of ours
+	EInvalid      = "invalid"            // 400: a field breaks a rule
+	EUnauthorized = "unauthorized"       // 401: missing, unknown or expired credentials
+	EForbidden    = "forbidden"          // 403: authenticated, but not allowed
+	EDisabled     = "disabled"           // 403: the customer unlinked the vendor
+	ENotFound     = "not_found"          // 404
+	EMethod       = "method_not_allowed" // 405: the path takes other methods
+	EConflict     = "conflict"           // 409: already exists, or the state forbids it
+	ELocked       = "locked"             // 423: a rule locks the change
+	ETooLarge     = "too_large"          // 413
+	EVendor       = "vendor_failed"      // 502: the vendor's cloud failed or refused
+	EUnavailable  = "unavailable"        // 503: storage unavailable or shutting down
+	EInternal     = "internal"           // 500: a fault of ours
 )
 
 // Error is the one error type of the service. Message is safe to show to a

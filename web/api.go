@@ -94,8 +94,22 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/orders/{orderId}/cancel", s.as(s.cancelOrder, customer))
 	mux.HandleFunc("GET /api/v1/feed", s.as(s.listFeed, customer))
 
-	// Anything else under /api/ answers in the API's error shape.
+	// Anything else under /api/ answers in the API's error shape: 405 with
+	// Allow when the path exists with other methods, else 404.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+			if _, pattern := mux.Handler(probe); pattern != "/api/" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			s.writeError(w, r, replenish.Errorf(replenish.EMethod, "%s %s is not a route; this path takes %s",
+				r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+			return
+		}
 		s.writeError(w, r, replenish.Errorf(replenish.ENotFound, "no route %s %s; see docs/api.md", r.Method, r.URL.Path))
 	})
 }

@@ -948,3 +948,15 @@ func TestConsoleUnknownRoute(t *testing.T) {
 		t.Errorf("message %q does not name the route", ae.Error.Message)
 	}
 }
+
+// TestConsoleWrongMethod: a route with the wrong method says which
+// methods the path takes.
+func TestConsoleWrongMethod(t *testing.T) {
+	e := newEnv(t)
+	status, raw := e.do("DELETE", "/api/v1/models", e.OperatorKey, nil)
+	var ae apiError
+	if err := json.Unmarshal(raw, &ae); err != nil || status != http.StatusMethodNotAllowed || ae.Error.Code != "method_not_allowed" ||
+		!strings.Contains(ae.Error.Message, "GET, POST") {
+		t.Fatalf("DELETE /api/v1/models: %d %s, want 405 method_not_allowed naming GET, POST", status, raw)
+	}
+}

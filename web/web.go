@@ -160,6 +160,7 @@ var statusOf = map[string]int{
 	replenish.EForbidden:    http.StatusForbidden,
 	replenish.EDisabled:     http.StatusForbidden,
 	replenish.ENotFound:     http.StatusNotFound,
+	replenish.EMethod:       http.StatusMethodNotAllowed,
 	replenish.EConflict:     http.StatusConflict,
 	replenish.ELocked:       http.StatusLocked,
 	replenish.ETooLarge:     http.StatusRequestEntityTooLarge,
