@@ -1,6 +1,7 @@
 // Package browsertest drives a real headless Chromium from tests, through
 // chromedp, and keeps a screenshot of each step under the test's artifact
-// directory (go test -artifacts keeps them; see docs/testing.md).
+// directory (go test -artifacts keeps them under _artifacts/; see
+// docs/testing.md).
 package browsertest
 
 import (
@@ -146,6 +147,7 @@ func (b *Browser) Shot(name string) string {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
+	b.t.Logf("screenshot %s", path)
 	return path
 }
 
