@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -31,6 +32,12 @@ var migrations embed.FS
 type DB struct {
 	writer *sql.DB
 	reader *sql.DB
+
+	// The group committer (group.go).
+	writes    chan *write
+	quit      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
 }
 
 var _ storage.Store = (*DB)(nil)
@@ -67,14 +74,16 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	db := &DB{writer: writer, reader: reader}
 	if err := db.migrate(ctx); err != nil {
-		db.Close()
+		errors.Join(db.reader.Close(), db.writer.Close())
 		return nil, err
 	}
+	db.startWriter()
 	return db, nil
 }
 
-// Close closes both pools.
+// Close waits for the write group in progress, then closes both pools.
 func (db *DB) Close() error {
+	db.stopWriter()
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
@@ -87,11 +96,6 @@ func (db *DB) Ping(ctx context.Context) error {
 // Read runs fn in a transaction on the reader pool.
 func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
 	return run(ctx, db.reader, fn)
-}
-
-// Write runs fn in a transaction on the writer connection.
-func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
-	return run(ctx, db.writer, fn)
 }
 
 func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {

@@ -51,6 +51,11 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Orders", testOrders},
 		{"Feed", testFeed},
 		{"ConcurrentWrites", testConcurrentWrites},
+		{"GroupFailingMember", testGroupFailingMember},
+		{"GroupSameRows", testGroupSameRows},
+		{"GroupConcurrentDurable", testGroupConcurrentDurable},
+		{"GroupPanic", testGroupPanic},
+		{"GroupCanceled", testGroupCanceled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

@@ -1,0 +1,172 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"replenish/storage"
+)
+
+// Group commit. A durable commit costs an fsync, which takes far longer
+// than the few statements of a typical write. So concurrent writers do
+// not each pay for one: they queue, and one goroutine, owning the single
+// writer connection, runs as many of them as are waiting inside one
+// transaction, each in its own savepoint, and commits once. A lone writer
+// commits at once; a group only forms when writers arrive while another
+// is running, and it is bounded so that a steady stream cannot hold a
+// commit back indefinitely.
+const (
+	// maxGroup is the most writes one commit carries.
+	maxGroup = 256
+	// maxGroupTime is how long a group keeps taking writers that arrive
+	// while it runs; the commit follows as soon as none is waiting.
+	maxGroupTime = 10 * time.Millisecond
+)
+
+// write is one caller's fn, waiting for its group.
+type write struct {
+	ctx  context.Context
+	fn   func(storage.Tx) error
+	err  error
+	pnc  any // what fn panicked with, re-raised in the caller
+	done chan struct{}
+}
+
+// errClosed answers writes after Close.
+var errClosed = errors.New("sqldb: the database is closed")
+
+// startWriter starts the goroutine that runs write groups on the writer
+// connection until db.quit is closed.
+func (db *DB) startWriter() {
+	db.writes = make(chan *write)
+	db.quit = make(chan struct{})
+	db.stopped = make(chan struct{})
+	go func() {
+		defer close(db.stopped)
+		for {
+			select {
+			case w := <-db.writes:
+				db.runGroup(w)
+			case <-db.quit:
+				return
+			}
+		}
+	}()
+}
+
+// stopWriter ends the writer goroutine once the group it runs, if any,
+// has committed.
+func (db *DB) stopWriter() {
+	db.closeOnce.Do(func() { close(db.quit) })
+	<-db.stopped
+}
+
+// Write runs fn inside the next group transaction, in a savepoint of its
+// own, and returns once the group has committed. An error (or panic) of
+// fn undoes fn's work only; a failed commit is every member's error.
+func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
+	w := &write{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case db.writes <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.quit:
+		return unavailable(errClosed)
+	}
+	<-w.done
+	if w.pnc != nil {
+		panic(w.pnc)
+	}
+	return w.err
+}
+
+// runGroup runs first and whoever queues behind it, within the bounds,
+// in one transaction, then commits and answers them all.
+func (db *DB) runGroup(first *write) {
+	group := []*write{first}
+	defer func() {
+		for _, w := range group {
+			close(w.done)
+		}
+	}()
+	// The group's transaction outlives any one caller's context: a caller
+	// that gives up must not roll back the others' work.
+	sqlTx, err := db.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		first.err = unavailable(err)
+		return
+	}
+	t := &tx{tx: sqlTx}
+	if err := db.member(t, first); err != nil {
+		db.abort(sqlTx, group, err)
+		return
+	}
+	deadline := time.Now().Add(maxGroupTime)
+	for len(group) < maxGroup && time.Now().Before(deadline) {
+		var w *write
+		select {
+		case w = <-db.writes:
+		default:
+		}
+		if w == nil {
+			break
+		}
+		group = append(group, w)
+		if err := db.member(t, w); err != nil {
+			db.abort(sqlTx, group, err)
+			return
+		}
+	}
+	if err := sqlTx.Commit(); err != nil {
+		db.abort(sqlTx, group, err)
+	}
+}
+
+// member runs w's fn in a savepoint of t. fn's own failure is kept in w
+// and undone; the error returned is the group's: the transaction itself
+// is broken.
+func (db *DB) member(t *tx, w *write) error {
+	if err := w.ctx.Err(); err != nil {
+		w.err = err
+		return nil
+	}
+	if _, err := t.tx.Exec("SAVEPOINT member"); err != nil {
+		return err
+	}
+	w.pnc, w.err = call(w.fn, t)
+	if w.err == nil && w.pnc == nil {
+		_, err := t.tx.Exec("RELEASE member")
+		return err
+	}
+	// Some errors (an interrupted statement, a full disk) make SQLite roll
+	// back the whole transaction; then the savepoint is gone too, and the
+	// group fails.
+	if _, err := t.tx.Exec("ROLLBACK TO member"); err != nil {
+		return fmt.Errorf("undo a failed write: %w", err)
+	}
+	_, err := t.tx.Exec("RELEASE member")
+	return err
+}
+
+// call runs fn, turning a panic into a value to re-raise in the caller.
+func call(fn func(storage.Tx) error, t *tx) (pnc any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			pnc = p
+		}
+	}()
+	return nil, fn(t)
+}
+
+// abort rolls the group back: every member that had succeeded gets err.
+func (db *DB) abort(sqlTx *sql.Tx, group []*write, err error) {
+	sqlTx.Rollback()
+	for _, w := range group {
+		if w.err == nil && w.pnc == nil {
+			w.err = unavailable(err)
+		}
+	}
+}
