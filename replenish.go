@@ -238,7 +238,9 @@ type EndpointSlot struct {
 // SlotState is what the engine keeps per slot between readings.
 type SlotState struct {
 	// Amount is the newest amount, in the measurement's base unit; valid
-	// when LastSampleAt is set.
+	// when LastSampleAt is set. What it counts depends on the sensor: the
+	// supply left in the device (LEVEL), the household inventory (USAGE),
+	// the share of the part's life left (LEVEL_USAGE).
 	Amount       float64
 	LastSampleAt time.Time
 	// Capacity is the largest amount seen right after a refill.
@@ -250,6 +252,9 @@ type SlotState struct {
 	Notified    bool
 	Ordered     bool
 	OpenOrderID string
+	// ReplacedAt is when the slot's part was last replaced; usage sampled
+	// before it belongs to the old part.
+	ReplacedAt time.Time
 }
 
 // Order statuses.

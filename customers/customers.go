@@ -45,6 +45,8 @@ type Slot struct {
 	ProductID   string     `json:"productId"`
 	Products    []string   `json:"products"`
 	OpenOrderID string     `json:"openOrderId"`
+	// ReplacedAt is when the slot's part was last replaced, if known.
+	ReplacedAt *time.Time `json:"replacedAt,omitempty"`
 }
 
 // Level is a slot's newest amount, in the unit its sensor declared.
@@ -91,8 +93,9 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 	for _, sl := range e.Slots {
 		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now),
 			Mode: sl.Mode, ProductID: sl.ProductID, Products: productList(m, sl.SlotID, mp), OpenOrderID: sl.State.OpenOrderID}
-		if !sl.State.LastSampleAt.IsZero() {
-			at := sl.State.LastSampleAt
+		// A USAGE slot's amount is the household inventory, known (zero
+		// at first) before the device reports any usage.
+		if !sl.State.LastSampleAt.IsZero() || sl.SensorType == replenish.SensorUsage {
 			level := Level{Type: sl.Measurement.Type, Value: sl.State.Amount}
 			if sl.Measurement.Unit != "" {
 				// Shown in the unit the vendor declared, as the device reports it.
@@ -100,7 +103,13 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 					level.Value, level.Unit = amount, sl.Measurement.Unit
 				}
 			}
-			out.Level, out.LevelAt = &level, &at
+			out.Level = &level
+			if at := sl.State.LastSampleAt; !at.IsZero() {
+				out.LevelAt = &at
+			}
+		}
+		if at := sl.State.ReplacedAt; !at.IsZero() {
+			out.ReplacedAt = &at
 		}
 		v.Slots = append(v.Slots, out)
 	}

@@ -61,9 +61,10 @@ type Reason struct {
 	SampleAt  time.Time `json:"timeOfSample"`
 }
 
-// Apply applies reading r to slot s at time now. It returns the slot's new
-// state, the decisions to carry out, and whether the reading moved the
-// state at all: a reading not newer than the slot's newest is history only.
+// Apply applies reading r of a LEVEL sensor to slot s at time now. It
+// returns the slot's new state, the decisions to carry out, and whether
+// the reading moved the state at all: a reading not newer than the slot's
+// newest is history only.
 func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotState, []Decision, bool) {
 	st := s.State
 	if !st.LastSampleAt.IsZero() && !r.SampleAt.After(st.LastSampleAt) {
@@ -88,17 +89,90 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		st.Ordered = false
 	}
 
-	if r.Amount <= s.Threshold {
+	st, out := decide(s, st, r.SampleAt, now)
+	return st, out, true
+}
+
+// Consume applies usage reported by a USAGE or LEVEL_USAGE sensor, in the
+// base unit of the slot's measurement, sampled at time at. Usage is a
+// delta: every report counts, in whatever order they arrive, and the
+// caller's message IDs keep a retry from counting twice.
+//
+// A USAGE slot's amount is the household inventory, which the usage
+// lowers. A LEVEL_USAGE slot's amount is the share of the part's life
+// left: 100 % minus the usage since the part was replaced, a part never
+// reported being new. Usage sampled before the last replacement belongs to
+// the old part and does not move the state.
+func Consume(s replenish.EndpointSlot, used float64, at, now time.Time) (replenish.SlotState, []Decision, bool) {
+	st := s.State
+	if s.SensorType == replenish.SensorLevelUsage {
+		if !st.ReplacedAt.IsZero() && !at.After(st.ReplacedAt) {
+			return st, nil, false
+		}
+		if st.LastSampleAt.IsZero() && st.ReplacedAt.IsZero() {
+			st.Amount = 100
+		}
+		st.Capacity = 100
+	}
+	st.Amount = max(0, st.Amount-used)
+	st.Capacity = max(st.Capacity, st.Amount)
+	if at.After(st.LastSampleAt) {
+		st.LastSampleAt = at
+	}
+	st, out := decide(s, st, at, now)
+	return st, out, true
+}
+
+// Replace starts a new part in a slot, replaced at time at with level left
+// (100 for a new part): a refill that re-arms the slot. A replacement not
+// newer than the slot's last one is history only.
+func Replace(s replenish.EndpointSlot, level float64, at, now time.Time) (replenish.SlotState, []Decision, bool) {
+	st := s.State
+	if !st.ReplacedAt.IsZero() && !at.After(st.ReplacedAt) {
+		return st, nil, false
+	}
+	st.ReplacedAt = at
+	st.Amount = level
+	st.Capacity = max(st.Capacity, level)
+	if s.Measurement.Type == measure.Percentage {
+		st.Capacity = 100
+	}
+	if at.After(st.LastSampleAt) {
+		st.LastSampleAt = at
+	}
+	st.LowCount, st.Notified, st.Ordered = 0, false, false
+	st, out := decide(s, st, at, now)
+	return st, out, true
+}
+
+// SetHousehold sets the household inventory of a USAGE slot to quantity,
+// in the base unit of its measurement, as the customer counted it. A rise
+// is a refill that re-arms the slot; nothing is decided, since a count by
+// the customer is not a reading of the device.
+func SetHousehold(s replenish.EndpointSlot, quantity float64) replenish.SlotState {
+	st := s.State
+	if quantity > st.Amount {
+		st.LowCount, st.Notified, st.Ordered = 0, false, false
+	}
+	st.Amount = quantity
+	st.Capacity = max(st.Capacity, quantity)
+	return st
+}
+
+// decide counts a reading sampled at time at whose result is st, and
+// returns what the slot's mode asks for when the supply is low.
+func decide(s replenish.EndpointSlot, st replenish.SlotState, at, now time.Time) (replenish.SlotState, []Decision) {
+	if st.Amount <= s.Threshold {
 		st.LowCount++
 	} else {
 		st.LowCount = 0
 	}
-	if st.LowCount < LowReadings || now.Sub(r.SampleAt) > StaleAfter {
-		return st, nil, true
+	if st.LowCount < LowReadings || now.Sub(at) > StaleAfter {
+		return st, nil
 	}
 
-	why := Reason{Policy: s.Policy, Threshold: s.Threshold, Amount: r.Amount,
-		Capacity: st.Capacity, LowCount: st.LowCount, SampleAt: r.SampleAt}
+	why := Reason{Policy: s.Policy, Threshold: s.Threshold, Amount: st.Amount,
+		Capacity: st.Capacity, LowCount: st.LowCount, SampleAt: at}
 	var out []Decision
 	switch s.Mode {
 	case replenish.ModeAuto:
@@ -121,7 +195,7 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 			out = append(out, Decision{Kind: NotifyLow, Reason: why})
 		}
 	}
-	return st, out, true
+	return st, out
 }
 
 // isRefill reports whether a move from prev to next is a refill: a rise of

@@ -29,14 +29,16 @@ const MaxFuture = 5 * time.Minute
 type Report struct {
 	Header     Header
 	Token      string // the token in the body
-	EndpointID string // for property reports
+	EndpointID string // for reports about one endpoint
 	Levels     []Level
-	Endpoints  []DiscoveredEndpoint // for discovery reports
-}
-
-// Discovery reports whether r creates or updates endpoints.
-func (r *Report) Discovery() bool {
-	return r.Header.Namespace == "Alexa.Discovery"
+	// Usage is what an InventoryConsumed reports, Replaced what an
+	// InventoryReplaced reports (its Value empty for the default, 100 %).
+	Usage    *Level
+	Replaced *Level
+	// Endpoints are the endpoints an AddOrUpdateReport describes, Deleted
+	// those a DeleteReport removes.
+	Endpoints []DiscoveredEndpoint
+	Deleted   []string
 }
 
 // Level is one inventory level reported for one sensor instance.
@@ -78,6 +80,25 @@ func Parse(body []byte, now time.Time) (*Report, error) {
 			return nil, err
 		}
 		return r, nil
+	case "Alexa.Discovery/DeleteReport":
+		if err := parseDelete(r, msg.Event.Payload); err != nil {
+			return nil, err
+		}
+		return r, nil
+	case UsageSensor + "/InventoryConsumed", LevelUsageSensor + "/InventoryConsumed":
+		if err := parseEndpoint(r, msg.Event.Endpoint); err != nil {
+			return nil, err
+		}
+		if err := parseConsumed(r, msg.Event.Payload, now); err != nil {
+			return nil, err
+		}
+	case LevelUsageSensor + "/InventoryReplaced":
+		if err := parseEndpoint(r, msg.Event.Endpoint); err != nil {
+			return nil, err
+		}
+		if err := parseReplaced(r, msg.Event.Payload, now); err != nil {
+			return nil, err
+		}
 	case "Alexa/ChangeReport":
 		if err := parseEndpoint(r, msg.Event.Endpoint); err != nil {
 			return nil, err
@@ -164,6 +185,108 @@ func parseSampleTime(field, s string, now time.Time) (time.Time, error) {
 		return time.Time{}, invalid(field, "more than 5 minutes in the future; check the device's clock")
 	}
 	return t, nil
+}
+
+// UsagePayload is the payload of an InventoryConsumed event.
+type UsagePayload struct {
+	Usage        json.RawMessage `json:"usage"`
+	TimeOfSample string          `json:"timeOfSample"`
+}
+
+// ReplacedPayload is the payload of an InventoryReplaced event. Amazon's
+// JSON for it is not public: the names follow the ACK SDK's
+// new_absolute_level and replace_date.
+type ReplacedPayload struct {
+	NewAbsoluteLevel json.RawMessage `json:"newAbsoluteLevel"`
+	ReplaceDate      string          `json:"replaceDate"`
+}
+
+// sensorInstance is the sensor an InventoryConsumed or InventoryReplaced
+// is about: event.header.instance.
+func sensorInstance(r *Report) (string, error) {
+	if r.Header.Instance == "" {
+		return "", invalid("event.header.instance", "required: the sensor instance from discovery")
+	}
+	return r.Header.Instance, nil
+}
+
+func parseConsumed(r *Report, payload json.RawMessage, now time.Time) error {
+	instance, err := sensorInstance(r)
+	if err != nil {
+		return err
+	}
+	var p UsagePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return invalid("event.payload", jsonProblem(err))
+	}
+	if len(p.Usage) == 0 || string(p.Usage) == "null" {
+		return invalid("event.payload.usage", "required")
+	}
+	at, err := parseSampleTime("event.payload.timeOfSample", p.TimeOfSample, now)
+	if err != nil {
+		return err
+	}
+	r.Usage = &Level{Field: "event.payload.usage", Instance: instance, Value: p.Usage, SampleAt: at}
+	return nil
+}
+
+func parseReplaced(r *Report, payload json.RawMessage, now time.Time) error {
+	instance, err := sensorInstance(r)
+	if err != nil {
+		return err
+	}
+	var p ReplacedPayload
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &p); err != nil {
+			return invalid("event.payload", jsonProblem(err))
+		}
+	}
+	at := now
+	if p.ReplaceDate != "" {
+		if at, err = parseSampleTime("event.payload.replaceDate", p.ReplaceDate, now); err != nil {
+			return err
+		}
+	}
+	if string(p.NewAbsoluteLevel) == "null" {
+		p.NewAbsoluteLevel = nil
+	}
+	r.Replaced = &Level{Field: "event.payload.newAbsoluteLevel", Instance: instance, Value: p.NewAbsoluteLevel, SampleAt: at}
+	return nil
+}
+
+// DeletePayload is the payload of a DeleteReport.
+type DeletePayload struct {
+	Endpoints []struct {
+		EndpointID string `json:"endpointId"`
+	} `json:"endpoints"`
+	Scope *Scope `json:"scope,omitempty"`
+}
+
+func parseDelete(r *Report, payload json.RawMessage) error {
+	var p DeletePayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return invalid("event.payload", jsonProblem(err))
+	}
+	if p.Scope == nil || p.Scope.Token == "" {
+		return invalid("event.payload.scope.token", "required")
+	}
+	r.Token = p.Scope.Token
+	if len(p.Endpoints) == 0 {
+		return invalid("event.payload.endpoints", "at least one endpoint")
+	}
+	seen := map[string]bool{}
+	for i, e := range p.Endpoints {
+		f := fmt.Sprintf("event.payload.endpoints[%d].endpointId", i)
+		if !endpointIDPattern.MatchString(e.EndpointID) {
+			return invalid(f, "must be 1 to 256 characters of A-Z a-z 0-9 _ - = # ; : ? @ &")
+		}
+		if seen[e.EndpointID] {
+			return invalid(f, e.EndpointID+" is listed twice")
+		}
+		seen[e.EndpointID] = true
+		r.Deleted = append(r.Deleted, e.EndpointID)
+	}
+	return nil
 }
 
 func parseDiscovery(r *Report, payload json.RawMessage) error {

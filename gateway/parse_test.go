@@ -217,8 +217,8 @@ func TestParseAccepts(t *testing.T) {
 			if r.EndpointID != "printer-1" || r.Token != token || r.Header.MessageID != "msg-0001" {
 				t.Errorf("EndpointID %q, Token %q, MessageID %q; want printer-1, %s, msg-0001", r.EndpointID, r.Token, r.Header.MessageID, token)
 			}
-			if r.Discovery() {
-				t.Error("a ChangeReport is not a discovery report")
+			if r.Endpoints != nil || r.Deleted != nil || r.Usage != nil || r.Replaced != nil {
+				t.Error("a ChangeReport reports levels only")
 			}
 			l := oneLevel(t, r)
 			if l.Instance != "InkSensor.Black" || l.Field != "event.payload.change.properties[0]" {
@@ -321,8 +321,8 @@ func TestParseAccepts(t *testing.T) {
 			}
 		}},
 		{"AddOrUpdateReport", addOrUpdateReport, func(obj) {}, func(t *testing.T, r *gateway.Report) {
-			if !r.Discovery() || r.Token != token {
-				t.Errorf("Discovery %v, Token %q; want true, %s", r.Discovery(), r.Token, token)
+			if r.Endpoints == nil || r.Token != token {
+				t.Errorf("Endpoints %v, Token %q; want some, %s", r.Endpoints, r.Token, token)
 			}
 			if len(r.Endpoints) != 1 || r.Endpoints[0].EndpointID != "printer-1" {
 				t.Fatalf("Endpoints = %+v, want printer-1", r.Endpoints)

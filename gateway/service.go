@@ -42,7 +42,11 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) e
 	case token == "":
 		token = r.Token
 	case r.Token != "" && r.Token != token:
-		return invalid("event.endpoint.scope.token", "does not match the token of the Authorization header")
+		field := "event.endpoint.scope.token"
+		if r.EndpointID == "" {
+			field = "event.payload.scope.token"
+		}
+		return invalid(field, "does not match the token of the Authorization header")
 	}
 	return s.store.Write(ctx, func(tx storage.Tx) error {
 		g, err := authorize(ctx, tx, token, now)
@@ -54,10 +58,13 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) e
 		if err != nil || !fresh {
 			return err
 		}
-		if r.Discovery() {
+		switch {
+		case r.Endpoints != nil:
 			return putEndpoints(ctx, tx, g.VendorCode, g.CustomerID, "event.payload.endpoints", r.Endpoints, now)
+		case r.Deleted != nil:
+			return deleteEndpoints(ctx, tx, g, r.Deleted, now)
 		}
-		return applyLevels(ctx, tx, g, r, now)
+		return applyReport(ctx, tx, g, r, now)
 	})
 }
 
@@ -79,9 +86,9 @@ func authorize(ctx context.Context, tx storage.Tx, token string, now time.Time) 
 	return g, nil
 }
 
-// applyLevels records every inventory level of a property report and runs
-// the engine on each.
-func applyLevels(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
+// applyReport records what a report about one endpoint says of its
+// inventory sensors and runs the engine on each slot it moves.
+func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
 	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID)
 	if replenish.ErrorCode(err) == replenish.ENotFound {
 		return invalid("event.endpoint.endpointId", "unknown endpoint "+r.EndpointID+"; report it in discovery first")
@@ -96,39 +103,167 @@ func applyLevels(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 	for i := range e.Slots {
 		slots[e.Slots[i].Instance] = &e.Slots[i]
 	}
-	for _, l := range r.Levels {
+	// sensor finds the slot of a reported instance and checks that it is
+	// the kind of sensor the report needs.
+	sensor := func(l Level, instanceField, sensorType, what string) (*replenish.EndpointSlot, error) {
 		sl := slots[l.Instance]
 		if sl == nil {
-			return invalid(l.Field+".instance", "endpoint "+e.EndpointID+" has no inventory sensor "+l.Instance)
+			return nil, invalid(instanceField, "endpoint "+e.EndpointID+" has no inventory sensor "+l.Instance)
 		}
-		if sl.SensorType != replenish.SensorLevel {
-			return invalid(l.Field+".namespace", "sensor "+l.Instance+" is a "+sl.SensorType+" sensor, not a level sensor")
+		if sl.SensorType != sensorType {
+			return nil, invalid(instanceField, fmt.Sprintf("sensor %s is a %s sensor (%s), not %s",
+				l.Instance, sl.SensorType, SensorInterface[sl.SensorType], what))
 		}
-		v, err := measure.ParseValue(l.Value, l.Unit, sl.Measurement.Type)
+		return sl, nil
+	}
+	for _, l := range r.Levels {
+		sl, err := sensor(l, l.Field+".instance", replenish.SensorLevel, "a level sensor")
 		if err != nil {
-			// measure names the member at fault ("value.unit: ...").
-			member, problem, _ := strings.Cut(err.Error(), ": ")
-			return invalid(l.Field+"."+member, problem)
+			return err
 		}
-		amount, err := v.Base()
+		amount, err := baseAmount(l, sl)
 		if err != nil {
-			return invalid(l.Field+".value", err.Error())
+			return err
 		}
 		if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, amount, now); err != nil {
 			return err
 		}
 		st, decisions, moved := engine.Apply(*sl, engine.Reading{Amount: amount, SampleAt: l.SampleAt}, now)
-		if !moved {
-			continue
+		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
+			return err
 		}
-		sl.State = st
-		for _, d := range decisions {
-			if err := carryOut(ctx, tx, &e, sl, d, now); err != nil {
+	}
+	if l := r.Usage; l != nil {
+		sensorType := replenish.SensorUsage
+		if r.Header.Namespace == LevelUsageSensor {
+			sensorType = replenish.SensorLevelUsage
+		}
+		sl, err := sensor(*l, "event.header.instance", sensorType, "an "+r.Header.Namespace)
+		if err != nil {
+			return err
+		}
+		used, err := baseAmount(*l, sl)
+		if err != nil {
+			return err
+		}
+		st, decisions, moved := engine.Consume(*sl, used, l.SampleAt, now)
+		if moved {
+			// History keeps what was left after each report.
+			if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, st.Amount, now); err != nil {
 				return err
 			}
 		}
-		if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
+		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
 			return err
+		}
+	}
+	if l := r.Replaced; l != nil {
+		sl, err := sensor(*l, "event.header.instance", replenish.SensorLevelUsage, "an "+LevelUsageSensor)
+		if err != nil {
+			return err
+		}
+		level := 100.0
+		if l.Value != nil {
+			if level, err = baseAmount(*l, sl); err != nil {
+				return err
+			}
+		}
+		st, decisions, moved := engine.Replace(*sl, level, l.SampleAt, now)
+		if moved {
+			if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, st.Amount, now); err != nil {
+				return err
+			}
+		}
+		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// baseAmount reads a reported value in the slot's measurement and returns
+// it in the measurement's base unit.
+func baseAmount(l Level, sl *replenish.EndpointSlot) (float64, error) {
+	v, err := measure.ParseValue(l.Value, l.Unit, sl.Measurement.Type)
+	if err != nil {
+		// measure names the member at fault ("value.unit: ...").
+		member, problem, _ := strings.Cut(err.Error(), ": ")
+		if l.Field == "event.payload.usage" || l.Field == "event.payload.newAbsoluteLevel" {
+			// The payload's member is the value itself.
+			member = strings.TrimPrefix(strings.TrimPrefix(member, "value"), ".")
+			if member == "" {
+				return 0, invalid(l.Field, problem)
+			}
+		}
+		return 0, invalid(l.Field+"."+member, problem)
+	}
+	amount, err := v.Base()
+	if err != nil {
+		return 0, invalid(l.Field+".value", err.Error())
+	}
+	return amount, nil
+}
+
+// settle carries out the engine's decisions for a slot and stores its new
+// state, when the report moved it.
+func settle(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot,
+	st replenish.SlotState, decisions []engine.Decision, moved bool, now time.Time) error {
+	if !moved {
+		return nil
+	}
+	sl.State = st
+	for _, d := range decisions {
+		if err := carryOut(ctx, tx, e, sl, d, now); err != nil {
+			return err
+		}
+	}
+	return tx.SetSlotState(ctx, sl.ID, sl.State)
+}
+
+// deleteEndpoints removes the endpoints of a DeleteReport. An endpoint
+// Replenish does not know is skipped: a vendor's cloud reports all its
+// devices, and discovery skipped those without inventory sensors. A
+// pending order of a removed endpoint is cancelled, since the device it
+// would feed is gone; an order already released to fulfilment goes on.
+func deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.Grant, ids []string, now time.Time) error {
+	var orders []replenish.Order
+	for i, id := range ids {
+		e, err := tx.Endpoint(ctx, g.CustomerID, id)
+		if replenish.ErrorCode(err) == replenish.ENotFound {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if e.VendorCode != g.VendorCode {
+			return replenish.Errorf(replenish.EForbidden, "event.payload.endpoints[%d].endpointId: endpoint %s belongs to another vendor", i, id)
+		}
+		if err := tx.DeleteEndpoint(ctx, g.CustomerID, id, now); err != nil {
+			return err
+		}
+		if orders == nil {
+			if orders, err = tx.Orders(ctx, g.CustomerID); err != nil {
+				return err
+			}
+		}
+		for _, sl := range e.Slots {
+			for _, o := range orders {
+				if o.SlotKey != sl.ID || o.Status != replenish.OrderPending {
+					continue
+				}
+				if err := tx.SetOrderStatus(ctx, o.OrderID, replenish.OrderCancelled, now); err != nil {
+					return err
+				}
+				sl.State.OpenOrderID = ""
+				if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
+					return err
+				}
+				if err := tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: g.CustomerID, Type: replenish.FeedOrderCancelled,
+					EndpointID: id, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
+					Message: fmt.Sprintf("The order of %s for %s was cancelled: %s removed the device.", o.ProductID, e.FriendlyName, g.VendorCode)}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

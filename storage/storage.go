@@ -94,6 +94,15 @@ type Tx interface {
 	SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error
 	SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error
 
+	// Endpoints removed and household inventory (the event gateway).
+	// DeleteEndpoint hides an endpoint from every lookup; its slots,
+	// readings and orders stay. A later discovery of the same endpoint ID
+	// brings it back with its state.
+	DeleteEndpoint(ctx context.Context, customerID, endpointID string, now time.Time) error
+	// InsertHouseholdChange records that the customer set a slot's
+	// household inventory to quantity (in the base unit), and why.
+	InsertHouseholdChange(ctx context.Context, slotKey int64, quantity float64, reason string, now time.Time) error
+
 	// Events and readings.
 	// InsertEvent stores an accepted event; it returns false, storing
 	// nothing, when the vendor sent this message ID before.

@@ -90,6 +90,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/links/{vendorCode}", s.as(s.deleteLink, customer))
 	mux.HandleFunc("GET /api/v1/endpoints", s.as(s.listEndpoints, customer))
 	mux.HandleFunc("PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.as(s.putSubscription, customer))
+	mux.HandleFunc("PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.as(s.putHousehold, customer))
 	mux.HandleFunc("GET /api/v1/orders", s.as(s.listOrders, customer))
 	mux.HandleFunc("POST /api/v1/orders/{orderId}/cancel", s.as(s.cancelOrder, customer))
 	mux.HandleFunc("GET /api/v1/feed", s.as(s.listFeed, customer))
@@ -412,6 +413,19 @@ func (s *Server) putSubscription(w http.ResponseWriter, r *http.Request, p reple
 		return err
 	}
 	e, err := s.Customers.SetSubscription(r.Context(), p.CustomerID, r.PathValue("endpointId"), r.PathValue("slotId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+func (s *Server) putHousehold(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	var in customers.Household
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	e, err := s.Customers.SetHousehold(r.Context(), p.CustomerID, r.PathValue("endpointId"), r.PathValue("slotId"), in)
 	if err != nil {
 		return err
 	}

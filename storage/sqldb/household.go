@@ -49,7 +49,8 @@ func (t *tx) Link(ctx context.Context, customerID, vendorCode string) (replenish
 	l := replenish.Link{CustomerID: customerID, VendorCode: vendorCode}
 	var updated sql.NullInt64
 	err := t.tx.QueryRowContext(ctx, `SELECT status, grantee_token, updated_at,
-			(SELECT count(*) FROM endpoints e WHERE e.customer_id = l.customer_id AND e.vendor_code = l.vendor_code)
+			(SELECT count(*) FROM endpoints e WHERE e.customer_id = l.customer_id AND e.vendor_code = l.vendor_code
+				AND e.deleted_at IS NULL)
 		FROM links l WHERE customer_id = ? AND vendor_code = ?`, customerID, vendorCode).
 		Scan(&l.Status, &l.GranteeToken, &updated, &l.Endpoints)
 	if err != nil {
@@ -102,7 +103,7 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 			(customer_id, endpoint_id, vendor_code, model_id, friendly_name, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, endpoint_id) DO UPDATE SET model_id = excluded.model_id,
-			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at
+			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at, deleted_at = NULL
 		WHERE endpoints.vendor_code = excluded.vendor_code
 		RETURNING id`, e.CustomerID, e.EndpointID, e.VendorCode, e.ModelID, e.FriendlyName, micros(now), micros(now)).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -128,7 +129,7 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 // declared, so that the engine gets a slot's whole configuration in one row.
 const endpointQuery = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id, e.friendly_name,
 		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id,
-		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id,
+		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id, s.replaced_at,
 		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy
 	FROM endpoints e
 	LEFT JOIN endpoint_slots s ON s.endpoint = e.id
@@ -147,13 +148,13 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 			key                                                   sql.NullInt64
 			instance, slotID, name, rid, mode, product, openOrder sql.NullString
 			amount, capacity, threshold                           sql.NullFloat64
-			last                                                  sql.NullInt64
+			last, replaced                                        sql.NullInt64
 			low, notified, ordered                                sql.NullInt64
 			sensor, mtype, munit, policy                          sql.NullString
 		)
 		if err := rows.Scan(&e.EndpointID, &e.VendorCode, &e.CustomerID, &e.ModelID, &e.FriendlyName,
 			&key, &instance, &slotID, &name, &rid, &mode, &product,
-			&amount, &last, &capacity, &low, &notified, &ordered, &openOrder,
+			&amount, &last, &capacity, &low, &notified, &ordered, &openOrder, &replaced,
 			&sensor, &mtype, &munit, &threshold, &policy); err != nil {
 			return nil, err
 		}
@@ -171,7 +172,7 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 			Policy:      policy.String, Mode: mode.String, ProductID: product.String,
 			State: replenish.SlotState{Amount: amount.Float64, LastSampleAt: fromMicros(last),
 				Capacity: capacity.Float64, LowCount: int(low.Int64), Notified: notified.Int64 == 1,
-				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String},
+				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String, ReplacedAt: fromMicros(replaced)},
 		}
 		// The operator sets the threshold in the declared unit; the engine
 		// works in the base unit.
@@ -185,7 +186,7 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 }
 
 func (t *tx) Endpoint(ctx context.Context, customerID, endpointID string) (replenish.Endpoint, error) {
-	es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.endpoint_id = ?`, customerID, endpointID)
+	es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.endpoint_id = ? AND e.deleted_at IS NULL`, customerID, endpointID)
 	if err != nil {
 		return replenish.Endpoint{}, err
 	}
@@ -196,7 +197,7 @@ func (t *tx) Endpoint(ctx context.Context, customerID, endpointID string) (reple
 }
 
 func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error) {
-	es, err := t.endpoints(ctx, `WHERE e.customer_id = ?`, customerID)
+	es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.deleted_at IS NULL`, customerID)
 	if es == nil && err == nil {
 		es = []replenish.Endpoint{}
 	}
@@ -205,9 +206,9 @@ func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endp
 
 func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error {
 	res, err := t.exec(ctx, "slot state", `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
-			low_count = ?, notified = ?, ordered = ?, open_order_id = ?
+			low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?
 		WHERE id = ?`, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
-		boolInt(s.Ordered), s.OpenOrderID, slotKey)
+		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), slotKey)
 	return mustAffect(res, err, "endpoint slot")
 }
 

@@ -56,6 +56,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GroupConcurrentDurable", testGroupConcurrentDurable},
 		{"GroupPanic", testGroupPanic},
 		{"GroupCanceled", testGroupCanceled},
+		{"DeleteEndpoint", testDeleteEndpoint},
+		{"HouseholdChanges", testHouseholdChanges},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -887,7 +889,8 @@ func testSlotState(t *testing.T, s storage.Store) {
 	for _, st := range []replenish.SlotState{
 		// Every field set, LastSampleAt with a microsecond part.
 		{Amount: 1234.5, LastSampleAt: time.Date(2025, 6, 1, 12, 0, 0, 123456000, time.UTC), Capacity: 2000,
-			LowCount: 3, Notified: true, Ordered: true, OpenOrderID: "order-1"},
+			LowCount: 3, Notified: true, Ordered: true, OpenOrderID: "order-1",
+			ReplacedAt: time.Date(2025, 5, 30, 8, 0, 0, 654321000, time.UTC)},
 		// And back to nothing: a zero LastSampleAt stays zero.
 		{},
 	} {

@@ -1,0 +1,20 @@
+package sqldb
+
+import (
+	"context"
+	"time"
+)
+
+// Endpoints removed and household inventory.
+
+func (t *tx) DeleteEndpoint(ctx context.Context, customerID, endpointID string, now time.Time) error {
+	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET deleted_at = ?, updated_at = ?
+		WHERE customer_id = ? AND endpoint_id = ? AND deleted_at IS NULL`, micros(now), micros(now), customerID, endpointID)
+	return mustAffect(res, err, "endpoint "+endpointID)
+}
+
+func (t *tx) InsertHouseholdChange(ctx context.Context, slotKey int64, quantity float64, reason string, now time.Time) error {
+	_, err := t.exec(ctx, "household inventory change", `INSERT INTO household_changes (slot, quantity, reason, changed_at)
+		VALUES (?, ?, ?, ?)`, slotKey, quantity, reason, micros(now))
+	return err
+}
