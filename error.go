@@ -19,6 +19,7 @@ const (
 	EMethod       = "method_not_allowed" // 405: the path takes other methods
 	EConflict     = "conflict"           // 409: already exists, or the state forbids it
 	ELocked       = "locked"             // 423: a rule locks the change
+	ENotReady     = "not_ready"          // 422: not ready for what was asked (every missing item in Fields)
 	ETooLarge     = "too_large"          // 413
 	EVendor       = "vendor_failed"      // 502: the vendor's cloud failed or refused
 	EUnavailable  = "unavailable"        // 503: storage unavailable or shutting down

@@ -1,6 +1,7 @@
 package replenish
 
 import (
+	"encoding/json"
 	"time"
 
 	"replenish/measure"
@@ -21,6 +22,18 @@ type Principal struct {
 	Role       Role
 	VendorCode string // for RoleVendor
 	CustomerID string // for RoleCustomer
+	// KeyID names the API key used, for the audit log ("" for others).
+	KeyID string
+	// Name is the console user acting, for the audit log ("" for API keys).
+	Name string
+}
+
+// Actor names p in the audit log: its user's name, or its key's ID.
+func (p Principal) Actor() string {
+	if p.Name != "" {
+		return string(p.Role) + " " + p.Name
+	}
+	return string(p.Role) + " key " + p.KeyID
 }
 
 // Marketplace is a country store.
@@ -89,17 +102,78 @@ const (
 	CertRejected  = "REJECTED"
 )
 
+// Listing states: a model's certification in one marketplace. A
+// marketplace added after the model's submission starts as a draft and is
+// submitted on its own.
+const (
+	ListingDraft     = "DRAFT"
+	ListingSubmitted = "SUBMITTED"
+	ListingCertified = "CERTIFIED"
+)
+
 // Model is a kind of device a vendor makes.
 type Model struct {
-	VendorCode    string    `json:"vendorCode"`
-	ModelID       string    `json:"modelId"`
-	Kind          string    `json:"kind"`
-	Name          string    `json:"name"`
-	DeviceType    string    `json:"deviceType,omitempty"`
-	Certification string    `json:"certification"`
-	Marketplaces  []string  `json:"marketplaces"`
-	Slots         []Slot    `json:"slots"`
-	CreatedAt     time.Time `json:"createdAt"`
+	VendorCode    string `json:"vendorCode"`
+	ModelID       string `json:"modelId"`
+	Kind          string `json:"kind"`
+	Name          string `json:"name"`
+	DeviceType    string `json:"deviceType,omitempty"`
+	Certification string `json:"certification"`
+	// CertificationReason is the operator's reason for a rejection.
+	CertificationReason string   `json:"certificationRejectReason,omitempty"`
+	Marketplaces        []string `json:"marketplaces"`
+	// Listings holds, per marketplace, the customer-facing names and the
+	// marketplace's certification state.
+	Listings map[string]Listing `json:"listings"`
+	// Image is the model's default image, if any.
+	Image     *ImageInfo `json:"image,omitempty"`
+	Slots     []Slot     `json:"slots"`
+	CreatedAt time.Time  `json:"createdAt"`
+}
+
+// Listing is a model in one marketplace: what customers there see, and
+// where its certification stands.
+type Listing struct {
+	Status       string            `json:"status"`
+	DeviceName   string            `json:"deviceName"`
+	SlotNames    map[string]string `json:"slotNames"`
+	RejectReason string            `json:"rejectReason,omitempty"`
+	// Image is the marketplace's own image, if any; else the model's.
+	Image *ImageInfo `json:"image,omitempty"`
+}
+
+// ImageInfo describes a stored image.
+type ImageInfo struct {
+	ContentType string    `json:"contentType"`
+	Width       int       `json:"width"`
+	Height      int       `json:"height"`
+	Bytes       int       `json:"bytes"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// Image is a stored image with its bytes.
+type Image struct {
+	ImageInfo
+	Data []byte
+}
+
+// AuditEntry records one operator change of a vendor's model: who, when,
+// what, and the model before and after as JSON (null when there was none).
+type AuditEntry struct {
+	ID         int64           `json:"id"`
+	At         time.Time       `json:"at"`
+	Actor      string          `json:"actor"`
+	VendorCode string          `json:"vendorCode"`
+	ModelID    string          `json:"modelId"`
+	Action     string          `json:"action"`
+	Before     json.RawMessage `json:"before"`
+	After      json.RawMessage `json:"after"`
+}
+
+// APIKey describes an API key without revealing it.
+type APIKey struct {
+	KeyID     string    `json:"keyId"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Slot is one consumable position of a model.

@@ -2,21 +2,18 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"replenish"
 	"replenish/catalog"
-	"replenish/measure"
 	"replenish/storage"
 )
 
 // DefaultSlotID is the slot every new model starts with.
 const DefaultSlotID = "SLOT01"
-
-// MaxTestAccounts is how many test accounts a model may have per marketplace.
-const MaxTestAccounts = 10
 
 // NewModel is what a vendor sends to create a device model.
 type NewModel struct {
@@ -28,19 +25,11 @@ type NewModel struct {
 
 // CreateModel creates a model with its default slot; the model ID is
 // generated when none is given.
-func (s *Service) CreateModel(ctx context.Context, vendorCode string, in NewModel) (replenish.Model, error) {
+func (s *Service) CreateModel(ctx context.Context, by replenish.Principal, vendorCode string, in NewModel) (replenish.Model, error) {
 	f := replenish.Fields{}
 	switch in.Kind {
-	case replenish.KindSkill:
-		if in.DeviceType != "" {
-			f.Add("deviceType", "only for CONNECT_KIT models; leave it out for SKILL")
-		}
-	case replenish.KindConnectKit:
-		if in.DeviceType == "" {
-			f.Add("deviceType", "required for CONNECT_KIT models (from the ACK configuration file)")
-		} else if !identPattern.MatchString(in.DeviceType) {
-			f.Add("deviceType", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
-		}
+	case replenish.KindSkill, replenish.KindConnectKit:
+		checkDeviceType(f, in.Kind, in.DeviceType)
 	default:
 		f.Add("kind", "must be SKILL or CONNECT_KIT")
 	}
@@ -53,12 +42,18 @@ func (s *Service) CreateModel(ctx context.Context, vendorCode string, in NewMode
 	if err := f.Err(); err != nil {
 		return replenish.Model{}, err
 	}
+	if err := may(by, vendorCode); err != nil {
+		return replenish.Model{}, err
+	}
 	var m replenish.Model
 	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		if _, err := tx.Vendor(ctx, vendorCode); err != nil {
+			return err
+		}
 		err := tx.InsertModel(ctx, replenish.Model{VendorCode: vendorCode, ModelID: in.ModelID, Kind: in.Kind,
 			Name: in.Name, DeviceType: in.DeviceType, Certification: replenish.CertNone, CreatedAt: s.now()})
 		if replenish.ErrorCode(err) == replenish.EConflict {
-			return &replenish.Error{Code: replenish.EConflict, Message: "modelId: " + in.ModelID + " is taken by another model of yours",
+			return &replenish.Error{Code: replenish.EConflict, Message: "modelId: " + in.ModelID + " is taken by another model of this vendor",
 				Fields: map[string]string{"modelId": "is taken"}}
 		}
 		if err != nil {
@@ -67,10 +62,23 @@ func (s *Service) CreateModel(ctx context.Context, vendorCode string, in NewMode
 		if err := tx.InsertSlot(ctx, vendorCode, in.ModelID, replenish.Slot{SlotID: DefaultSlotID}); err != nil {
 			return err
 		}
-		m, err = tx.Model(ctx, vendorCode, in.ModelID)
-		return err
+		if m, err = tx.Model(ctx, vendorCode, in.ModelID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, vendorCode, in.ModelID, "create model", nil, &m)
 	})
 	return m, err
+}
+
+func checkDeviceType(f replenish.Fields, kind, deviceType string) {
+	switch {
+	case kind == replenish.KindSkill && deviceType != "":
+		f.Add("deviceType", "only for CONNECT_KIT models; leave it out for SKILL")
+	case kind == replenish.KindConnectKit && deviceType == "":
+		f.Add("deviceType", "required for CONNECT_KIT models (from the ACK configuration file)")
+	case kind == replenish.KindConnectKit && !identPattern.MatchString(deviceType):
+		f.Add("deviceType", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+	}
 }
 
 // Model returns one of the vendor's models.
@@ -91,36 +99,167 @@ func (s *Service) Models(ctx context.Context, vendorCode string) (ms []replenish
 	return ms, err
 }
 
-// editModel runs fn in a write transaction on a model that its vendor may
-// still change: one not submitted for certification.
-func (s *Service) editModel(ctx context.Context, vendorCode, modelID string, fn func(tx storage.Tx, m replenish.Model) error) (replenish.Model, error) {
-	var m replenish.Model
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		var err error
-		if m, err = tx.Model(ctx, vendorCode, modelID); err != nil {
+// ModelPatch is a change of a model's details; absent fields stay.
+type ModelPatch struct {
+	Name       *string `json:"name"`
+	DeviceType *string `json:"deviceType"`
+}
+
+// UpdateModel changes a model's name or device type.
+func (s *Service) UpdateModel(ctx context.Context, by replenish.Principal, vendorCode, modelID string, in ModelPatch) (replenish.Model, error) {
+	return s.change(ctx, by, vendorCode, modelID, "change model details", wholeModel, func(tx storage.Tx, m replenish.Model) error {
+		f := replenish.Fields{}
+		if in.Name != nil {
+			textLen(f, "name", *in.Name, 1, 60)
+			m.Name = *in.Name
+		}
+		if in.DeviceType != nil {
+			checkDeviceType(f, m.Kind, *in.DeviceType)
+			m.DeviceType = *in.DeviceType
+		}
+		if err := f.Err(); err != nil {
 			return err
 		}
-		if m.Certification == replenish.CertSubmitted || m.Certification == replenish.CertCertified {
-			return replenish.Errorf(replenish.ELocked, "model %s was submitted for certification: only adding marketplaces is allowed now", modelID)
-		}
-		if err := fn(tx, m); err != nil {
-			return err
-		}
-		m, err = tx.Model(ctx, vendorCode, modelID)
-		return err
+		return tx.UpdateModel(ctx, m)
 	})
-	return m, err
+}
+
+// DeleteModel deletes a model; the replenishment IDs of its slots are
+// retired.
+func (s *Service) DeleteModel(ctx context.Context, by replenish.Principal, vendorCode, modelID string) error {
+	_, err := s.change(ctx, by, vendorCode, modelID, "delete model", wholeModel, func(tx storage.Tx, m replenish.Model) error {
+		for _, sl := range m.Slots {
+			if err := s.retire(ctx, tx, sl); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteModel(ctx, vendorCode, modelID)
+	})
+	return err
+}
+
+// retire deletes a slot's request, retiring its replenishment ID: the
+// gateway then refuses it in discovery and events.
+func (s *Service) retire(ctx context.Context, tx storage.Tx, sl replenish.Slot) error {
+	if sl.Request == nil {
+		return nil
+	}
+	return tx.DeleteRequest(ctx, sl.Request.RequestID, s.now())
+}
+
+// may refuses a principal that may not act for vendorCode: a vendor acts
+// only for itself (another's models do not exist for it), the operator
+// for everyone.
+func may(by replenish.Principal, vendorCode string) error {
+	switch {
+	case by.Role == replenish.RoleOperator:
+		return nil
+	case by.Role == replenish.RoleVendor && by.VendorCode == vendorCode:
+		return nil
+	case by.Role == replenish.RoleVendor:
+		return replenish.Errorf(replenish.ENotFound, "vendor %s not found", vendorCode)
+	default:
+		return replenish.Errorf(replenish.EForbidden, "only the vendor and the operator change device models")
+	}
+}
+
+// A lock says whether a vendor may still make a change to m; the
+// operator is never locked out.
+type lock func(m replenish.Model) error
+
+// submitted reports whether m is submitted for certification or certified.
+func submitted(m replenish.Model) bool {
+	return m.Certification == replenish.CertSubmitted || m.Certification == replenish.CertCertified
+}
+
+// wholeModel locks changes once the model is submitted.
+func wholeModel(m replenish.Model) error {
+	if submitted(m) {
+		return replenish.Errorf(replenish.ELocked, "model %s is %s: after submission for certification a vendor may "+
+			"only add marketplaces (and fill in and submit each new one); ask the operator for any other change",
+			m.ModelID, strings.ToLower(m.Certification))
+	}
+	return nil
+}
+
+// listingOf locks changes to one marketplace once it is submitted: a
+// marketplace added after the model's submission stays open until it is
+// submitted on its own.
+func listingOf(mp string) lock {
+	return func(m replenish.Model) error {
+		l, ok := m.Listings[mp]
+		if !submitted(m) || (ok && l.Status == replenish.ListingDraft) {
+			return nil
+		}
+		if !ok {
+			return wholeModel(m)
+		}
+		return replenish.Errorf(replenish.ELocked, "marketplace %s of model %s is %s: after submission for certification "+
+			"a vendor may only add marketplaces (and fill in and submit each new one); ask the operator for any other change",
+			mp, m.ModelID, strings.ToLower(l.Status))
+	}
+}
+
+// unlocked never locks: test accounts and new marketplaces.
+func unlocked(replenish.Model) error { return nil }
+
+// change runs fn in a write transaction on a model that by may change,
+// and records the change in the audit log when by is the operator.
+func (s *Service) change(ctx context.Context, by replenish.Principal, vendorCode, modelID, action string, l lock,
+	fn func(tx storage.Tx, m replenish.Model) error) (replenish.Model, error) {
+	if err := may(by, vendorCode); err != nil {
+		return replenish.Model{}, err
+	}
+	var after replenish.Model
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		before, err := tx.Model(ctx, vendorCode, modelID)
+		if err != nil {
+			return err
+		}
+		if by.Role != replenish.RoleOperator {
+			if err := l(before); err != nil {
+				return err
+			}
+		}
+		if err := fn(tx, before); err != nil {
+			return err
+		}
+		after, err = tx.Model(ctx, vendorCode, modelID)
+		switch {
+		case replenish.ErrorCode(err) == replenish.ENotFound:
+			return s.audit(ctx, tx, by, vendorCode, modelID, action, &before, nil)
+		case err != nil:
+			return err
+		}
+		return s.audit(ctx, tx, by, vendorCode, modelID, action, &before, &after)
+	})
+	return after, err
+}
+
+// audit records an operator's change of a vendor's model; a vendor's own
+// changes are not recorded.
+func (s *Service) audit(ctx context.Context, tx storage.Tx, by replenish.Principal, vendorCode, modelID, action string, before, after any) error {
+	if by.Role != replenish.RoleOperator {
+		return nil
+	}
+	b, err := json.Marshal(before)
+	if err != nil {
+		return err
+	}
+	a, err := json.Marshal(after)
+	if err != nil {
+		return err
+	}
+	return tx.InsertAudit(ctx, replenish.AuditEntry{At: s.now(), Actor: by.Actor(), VendorCode: vendorCode,
+		ModelID: modelID, Action: action, Before: b, After: a})
 }
 
 // AddMarketplace adds a marketplace to a model; every slot starts with the
-// marketplace's placeholder product. Adding one already there changes nothing.
-func (s *Service) AddMarketplace(ctx context.Context, vendorCode, modelID, mp string) (replenish.Model, error) {
-	var m replenish.Model
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		var err error
-		if m, err = tx.Model(ctx, vendorCode, modelID); err != nil {
-			return err
-		}
+// marketplace's placeholder product. Adding one already there changes
+// nothing. A vendor may add marketplaces after submission: each new one is
+// a draft, filled in and submitted on its own.
+func (s *Service) AddMarketplace(ctx context.Context, by replenish.Principal, vendorCode, modelID, mp string) (replenish.Model, error) {
+	return s.change(ctx, by, vendorCode, modelID, "add marketplace "+mp, unlocked, func(tx storage.Tx, m replenish.Model) error {
 		if slices.Contains(m.Marketplaces, mp) {
 			return nil
 		}
@@ -135,15 +274,28 @@ func (s *Service) AddMarketplace(ctx context.Context, vendorCode, modelID, mp st
 				return err
 			}
 		}
-		m, err = tx.Model(ctx, vendorCode, modelID)
-		return err
+		return nil
 	})
-	return m, err
+}
+
+// RemoveMarketplace removes a marketplace from a model, with its names,
+// product lists, image and test accounts.
+func (s *Service) RemoveMarketplace(ctx context.Context, by replenish.Principal, vendorCode, modelID, mp string) (replenish.Model, error) {
+	return s.change(ctx, by, vendorCode, modelID, "remove marketplace "+mp, listingOf(mp), func(tx storage.Tx, m replenish.Model) error {
+		if !slices.Contains(m.Marketplaces, mp) {
+			return notSoldIn(modelID, mp)
+		}
+		return tx.RemoveModelMarketplace(ctx, vendorCode, modelID, mp)
+	})
+}
+
+func notSoldIn(modelID, mp string) error {
+	return replenish.Errorf(replenish.ENotFound, "model %s is not sold in %s: add the marketplace first", modelID, mp)
 }
 
 // AddSlot adds a slot with a category; in every marketplace of the model it
 // starts with the placeholder product.
-func (s *Service) AddSlot(ctx context.Context, vendorCode, modelID, slotID, category string) (replenish.Model, error) {
+func (s *Service) AddSlot(ctx context.Context, by replenish.Principal, vendorCode, modelID, slotID, category string) (replenish.Model, error) {
 	f := replenish.Fields{}
 	if !identPattern.MatchString(slotID) {
 		f.Add("slotId", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
@@ -152,7 +304,7 @@ func (s *Service) AddSlot(ctx context.Context, vendorCode, modelID, slotID, cate
 	if err := f.Err(); err != nil {
 		return replenish.Model{}, err
 	}
-	return s.editModel(ctx, vendorCode, modelID, func(tx storage.Tx, m replenish.Model) error {
+	return s.change(ctx, by, vendorCode, modelID, "add slot "+slotID, wholeModel, func(tx storage.Tx, m replenish.Model) error {
 		err := tx.InsertSlot(ctx, vendorCode, modelID, replenish.Slot{SlotID: slotID, Category: category})
 		if replenish.ErrorCode(err) == replenish.EConflict {
 			return &replenish.Error{Code: replenish.EConflict, Message: "slotId: the model already has slot " + slotID,
@@ -170,15 +322,34 @@ func (s *Service) AddSlot(ctx context.Context, vendorCode, modelID, slotID, cate
 	})
 }
 
+// RemoveSlot removes a slot, never the last one. Its replenishment ID is
+// retired: discovery and events naming it are refused from then on.
+func (s *Service) RemoveSlot(ctx context.Context, by replenish.Principal, vendorCode, modelID, slotID string) (replenish.Model, error) {
+	return s.change(ctx, by, vendorCode, modelID, "remove slot "+slotID, wholeModel, func(tx storage.Tx, m replenish.Model) error {
+		sl, err := slotOf(m, slotID)
+		if err != nil {
+			return err
+		}
+		if len(m.Slots) == 1 {
+			return replenish.Errorf(replenish.EConflict, "slot %s is the last slot of model %s: a model has at least one slot; add another first",
+				slotID, modelID)
+		}
+		if err := s.retire(ctx, tx, sl); err != nil {
+			return err
+		}
+		return tx.DeleteSlot(ctx, vendorCode, modelID, slotID)
+	})
+}
+
 // SetSlotCategory sets the category of a slot, such as the default slot
 // that a new model starts with.
-func (s *Service) SetSlotCategory(ctx context.Context, vendorCode, modelID, slotID, category string) (replenish.Model, error) {
+func (s *Service) SetSlotCategory(ctx context.Context, by replenish.Principal, vendorCode, modelID, slotID, category string) (replenish.Model, error) {
 	f := replenish.Fields{}
 	checkCategory(f, category)
 	if err := f.Err(); err != nil {
 		return replenish.Model{}, err
 	}
-	return s.editModel(ctx, vendorCode, modelID, func(tx storage.Tx, m replenish.Model) error {
+	return s.change(ctx, by, vendorCode, modelID, "set category of slot "+slotID, wholeModel, func(tx storage.Tx, m replenish.Model) error {
 		sl, err := slotOf(m, slotID)
 		if err != nil {
 			return err
@@ -208,14 +379,15 @@ func slotOf(m replenish.Model, slotID string) (replenish.Slot, error) {
 // SetSlotProducts sets a slot's product list in one marketplace: products
 // of the catalog offered there, of the slot's category (or the
 // marketplace's placeholder).
-func (s *Service) SetSlotProducts(ctx context.Context, vendorCode, modelID, slotID, mp string, productIDs []string) (replenish.Model, error) {
-	return s.editModel(ctx, vendorCode, modelID, func(tx storage.Tx, m replenish.Model) error {
+func (s *Service) SetSlotProducts(ctx context.Context, by replenish.Principal, vendorCode, modelID, slotID, mp string, productIDs []string) (replenish.Model, error) {
+	action := "set products of slot " + slotID + " in " + mp
+	return s.change(ctx, by, vendorCode, modelID, action, listingOf(mp), func(tx storage.Tx, m replenish.Model) error {
 		sl, err := slotOf(m, slotID)
 		if err != nil {
 			return err
 		}
 		if !slices.Contains(m.Marketplaces, mp) {
-			return replenish.Errorf(replenish.ENotFound, "model %s is not sold in %s: add the marketplace first", modelID, mp)
+			return notSoldIn(modelID, mp)
 		}
 		f := replenish.Fields{}
 		if len(productIDs) == 0 {
@@ -251,178 +423,22 @@ func (s *Service) SetSlotProducts(ctx context.Context, vendorCode, modelID, slot
 	})
 }
 
-// RequestInput is a vendor's description of a slot's sensor.
-type RequestInput struct {
-	SensorType  string                `json:"sensorType"`
-	Measurement replenish.Measurement `json:"measurement"`
-	Description string                `json:"description"`
-	Submit      bool                  `json:"submit"`
-}
-
-// PutRequest saves a slot's replenishment-ID request as a draft, or
-// submits it for review. An assigned request cannot change.
-func (s *Service) PutRequest(ctx context.Context, vendorCode, modelID, slotID string, in RequestInput) (replenish.Request, error) {
-	f := replenish.Fields{}
-	switch in.SensorType {
-	case replenish.SensorLevel, replenish.SensorUsage:
-	case replenish.SensorLevelUsage:
-		if in.Measurement.Type != measure.Percentage {
-			f.Add("measurement.type", "a LEVEL_USAGE sensor measures Percentage")
+// Audit lists the recorded operator changes of a vendor's models, of one
+// model or all ("" modelID); the operator may ask for every vendor's ("").
+func (s *Service) Audit(ctx context.Context, by replenish.Principal, vendorCode, modelID string) (es []replenish.AuditEntry, err error) {
+	if vendorCode != "" || by.Role != replenish.RoleOperator {
+		if err := may(by, vendorCode); err != nil {
+			return nil, err
 		}
-	default:
-		f.Add("sensorType", "must be LEVEL, USAGE or LEVEL_USAGE")
-	}
-	if _, err := measure.ParseType(string(in.Measurement.Type)); err != nil {
-		f.Add("measurement.type", "must be Percentage, Count, Volume or Weight (describe any other in description)")
-	} else if _, err := measure.ToBase(in.Measurement.Type, 0, in.Measurement.Unit); err != nil {
-		f.Add("measurement.unit", err.Error())
-	}
-	textLen(f, "description", in.Description, 0, 2000)
-	if err := f.Err(); err != nil {
-		return replenish.Request{}, err
-	}
-	var out replenish.Request
-	_, err := s.editModel(ctx, vendorCode, modelID, func(tx storage.Tx, m replenish.Model) error {
-		sl, err := slotOf(m, slotID)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		r := replenish.Request{RequestID: replenish.NewID("rq-", 16), VendorCode: vendorCode, ModelID: modelID, SlotID: slotID}
-		if sl.Request != nil {
-			if sl.Request.Status == replenish.RequestAssigned {
-				return replenish.Errorf(replenish.EConflict, "slot %s already has replenishment ID %s; its sensor cannot change",
-					slotID, sl.Request.ReplenishmentID)
-			}
-			r = *sl.Request
-		}
-		r.SensorType, r.Measurement, r.Description = in.SensorType, in.Measurement, in.Description
-		r.Status, r.RejectReason, r.SubmittedAt, r.UpdatedAt = replenish.RequestDraft, "", nil, now
-		if in.Submit {
-			if sl.Category == "" {
-				return replenish.FieldError("category", "set the slot's category before submitting its request")
-			}
-			r.Status, r.SubmittedAt = replenish.RequestSubmitted, &now
-		}
-		out = r
-		return tx.PutRequest(ctx, r)
-	})
-	return out, err
-}
-
-// Requests lists replenishment-ID requests, all or those with status.
-func (s *Service) Requests(ctx context.Context, status string) (rs []replenish.Request, err error) {
-	switch status {
-	case "", replenish.RequestDraft, replenish.RequestSubmitted, replenish.RequestAssigned, replenish.RequestRejected:
-	default:
-		return nil, replenish.FieldError("status", "must be DRAFT, SUBMITTED, ASSIGNED or REJECTED")
 	}
 	err = s.store.Read(ctx, func(tx storage.Tx) error {
-		rs, err = tx.Requests(ctx, status)
+		if modelID != "" {
+			if _, err := tx.Model(ctx, vendorCode, modelID); err != nil {
+				return err
+			}
+		}
+		es, err = tx.Audit(ctx, vendorCode, modelID)
 		return err
 	})
-	return rs, err
-}
-
-// Assignment is the operator's answer to a request.
-type Assignment struct {
-	Threshold *float64 `json:"threshold"`
-	Policy    string   `json:"policy"`
-}
-
-// Assign gives a submitted request its replenishment ID, low threshold
-// (in the request's measurement) and policy (FORECAST when not given).
-func (s *Service) Assign(ctx context.Context, requestID string, a Assignment) (replenish.Request, error) {
-	return s.decide(ctx, requestID, func(r *replenish.Request) error {
-		f := replenish.Fields{}
-		switch {
-		case a.Threshold == nil:
-			f.Add("threshold", "required: the low threshold in the slot's measurement")
-		case *a.Threshold < 0:
-			f.Add("threshold", "must be 0 or more")
-		case r.Measurement.Type == measure.Percentage && *a.Threshold > 100:
-			f.Add("threshold", "a percentage is at most 100")
-		}
-		switch a.Policy {
-		case "":
-			a.Policy = replenish.PolicyForecast
-		case replenish.PolicyThreshold, replenish.PolicyForecast:
-		default:
-			f.Add("policy", "must be THRESHOLD or FORECAST")
-		}
-		if err := f.Err(); err != nil {
-			return err
-		}
-		r.Status, r.Threshold, r.Policy = replenish.RequestAssigned, a.Threshold, a.Policy
-		r.ReplenishmentID = replenish.NewID("rp-", 26)
-		return nil
-	})
-}
-
-// Reject refuses a submitted request with a reason the vendor sees.
-func (s *Service) Reject(ctx context.Context, requestID, reason string) (replenish.Request, error) {
-	return s.decide(ctx, requestID, func(r *replenish.Request) error {
-		f := replenish.Fields{}
-		textLen(f, "reason", reason, 1, 1000)
-		if err := f.Err(); err != nil {
-			return err
-		}
-		r.Status, r.RejectReason = replenish.RequestRejected, reason
-		return nil
-	})
-}
-
-func (s *Service) decide(ctx context.Context, requestID string, fn func(r *replenish.Request) error) (replenish.Request, error) {
-	var r replenish.Request
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		var err error
-		if r, err = tx.Request(ctx, requestID); err != nil {
-			return err
-		}
-		if r.Status != replenish.RequestSubmitted {
-			return replenish.Errorf(replenish.EConflict, "request %s is %s: only a SUBMITTED request can be decided", requestID, r.Status)
-		}
-		if err := fn(&r); err != nil {
-			return err
-		}
-		now := s.now()
-		r.DecidedAt, r.UpdatedAt = &now, now
-		return tx.PutRequest(ctx, r)
-	})
-	return r, err
-}
-
-// PutTestAccount makes a customer a test account of a model in a marketplace.
-func (s *Service) PutTestAccount(ctx context.Context, vendorCode, modelID, mp, customerID string) error {
-	return s.store.Write(ctx, func(tx storage.Tx) error {
-		m, err := tx.Model(ctx, vendorCode, modelID)
-		if err != nil {
-			return err
-		}
-		if !slices.Contains(m.Marketplaces, mp) {
-			return replenish.Errorf(replenish.ENotFound, "model %s is not sold in %s: add the marketplace first", modelID, mp)
-		}
-		if _, err := tx.Customer(ctx, customerID); err != nil {
-			return err
-		}
-		ids, err := tx.TestAccounts(ctx, vendorCode, modelID, mp)
-		if err != nil {
-			return err
-		}
-		if slices.Contains(ids, customerID) {
-			return nil
-		}
-		if len(ids) >= MaxTestAccounts {
-			return replenish.Errorf(replenish.EConflict, "model %s already has %d test accounts in %s, the most allowed; remove one first",
-				modelID, MaxTestAccounts, mp)
-		}
-		return tx.PutTestAccount(ctx, vendorCode, modelID, mp, customerID)
-	})
-}
-
-// DeleteTestAccount removes a test account.
-func (s *Service) DeleteTestAccount(ctx context.Context, vendorCode, modelID, mp, customerID string) error {
-	return s.store.Write(ctx, func(tx storage.Tx) error {
-		return tx.DeleteTestAccount(ctx, vendorCode, modelID, mp, customerID)
-	})
+	return es, err
 }

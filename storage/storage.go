@@ -58,6 +58,42 @@ type Tx interface {
 	SetSlotCategory(ctx context.Context, vendorCode, modelID, slotID, category string) error
 	SetSlotProducts(ctx context.Context, vendorCode, modelID, slotID, marketplace string, productIDs []string) error
 
+	// The console complete: model changes, listings, images, retirement of
+	// replenishment IDs, the audit log, and API keys by ID.
+	//
+	// UpdateModel writes a model's name, device type, certification and
+	// its reason.
+	UpdateModel(ctx context.Context, m replenish.Model) error
+	// DeleteModel deletes a model and everything under it; its requests
+	// must be deleted first (DeleteRequest).
+	DeleteModel(ctx context.Context, vendorCode, modelID string) error
+	// DeleteSlot deletes a slot with its product lists and names; its
+	// request must be deleted first.
+	DeleteSlot(ctx context.Context, vendorCode, modelID, slotID string) error
+	// DeleteRequest deletes a request; an assigned replenishment ID is kept
+	// as retired, so that it no longer names a slot.
+	DeleteRequest(ctx context.Context, requestID string, now time.Time) error
+	// RemoveModelMarketplace removes a marketplace from a model with its
+	// listing, product lists, image and test accounts.
+	RemoveModelMarketplace(ctx context.Context, vendorCode, modelID, marketplace string) error
+	// PutListing writes a model's listing in a marketplace it is sold in:
+	// status, device name, reason and slot names (replacing them all).
+	PutListing(ctx context.Context, vendorCode, modelID, marketplace string, l replenish.Listing) error
+	// PutImage stores an image of a model; marketplace "" is the default.
+	PutImage(ctx context.Context, vendorCode, modelID, marketplace string, img replenish.Image) error
+	// Image returns a stored image; marketplace "" is the default.
+	Image(ctx context.Context, vendorCode, modelID, marketplace string) (replenish.Image, error)
+	// InsertAudit records an entry; Audit lists a vendor's entries ("" for
+	// every vendor), of one model or of all ("" modelID), oldest first.
+	InsertAudit(ctx context.Context, e replenish.AuditEntry) error
+	Audit(ctx context.Context, vendorCode, modelID string) ([]replenish.AuditEntry, error)
+	// APIKeys lists the keys of a vendor, oldest first.
+	APIKeys(ctx context.Context, vendorCode string) ([]replenish.APIKey, error)
+	// DeleteAPIKey revokes a vendor's key.
+	DeleteAPIKey(ctx context.Context, vendorCode, keyID string) error
+	// SetClientSecret replaces a vendor's token-endpoint client secret.
+	SetClientSecret(ctx context.Context, vendorCode string, hash []byte) error
+
 	// Replenishment-ID requests.
 	PutRequest(ctx context.Context, r replenish.Request) error
 	Request(ctx context.Context, requestID string) (replenish.Request, error)

@@ -1,7 +1,14 @@
 package web
 
+// The JSON API's routes. Every /api/ route is registered with s.api (or
+// s.modelAPI for a vendor's model routes and their operator twins), which
+// records its pattern, and is described in web/openapi.json: a test fails
+// when a registered route is not described or a described one is not
+// registered.
+
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"replenish"
@@ -11,6 +18,37 @@ import (
 
 // handler is an API handler: it returns an error instead of writing one.
 type handler func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error
+
+// api registers an API route for the given roles and records its pattern
+// for the OpenAPI check.
+func (s *Server) api(mux *http.ServeMux, pattern string, h handler, roles ...replenish.Role) {
+	s.apiPatterns = append(s.apiPatterns, pattern)
+	mux.HandleFunc(pattern, s.as(h, roles...))
+}
+
+// public registers an API route that needs no key.
+func (s *Server) public(mux *http.ServeMux, pattern string, h http.HandlerFunc) {
+	s.apiPatterns = append(s.apiPatterns, pattern)
+	mux.HandleFunc(pattern, h)
+}
+
+// APIRoutes returns the patterns of the API routes registered by Handler.
+func (s *Server) APIRoutes() []string { return slices.Clone(s.apiPatterns) }
+
+// modelHandler is a handler of a vendor's model routes; vendorCode is whose
+// models they are.
+type modelHandler func(w http.ResponseWriter, r *http.Request, p replenish.Principal, vendorCode string) error
+
+// modelAPI registers a vendor route under /api/v1/models and its operator
+// twin under /api/v1/vendors/{vendorCode}/models, for any vendor.
+func (s *Server) modelAPI(mux *http.ServeMux, method, rest string, h modelHandler) {
+	s.api(mux, method+" /api/v1/models"+rest, func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+		return h(w, r, p, p.VendorCode)
+	}, vendor)
+	s.api(mux, method+" /api/v1/vendors/{vendorCode}/models"+rest, func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+		return h(w, r, p, r.PathValue("vendorCode"))
+	}, operator)
+}
 
 // as authenticates the request's API key and lets only the given roles in.
 func (s *Server) as(h handler, roles ...replenish.Role) http.HandlerFunc {
@@ -60,40 +98,55 @@ const (
 )
 
 func (s *Server) apiRoutes(mux *http.ServeMux) {
-	// Everyone.
-	mux.HandleFunc("GET /api/v1/marketplaces", s.as(s.listMarketplaces, operator, vendor, customer))
+	s.apiPatterns = nil
+	// Everyone, without a key.
+	s.public(mux, "GET /api/v1/openapi.json", serveOpenAPI)
+
+	// Every key.
+	s.api(mux, "GET /api/v1/marketplaces", s.listMarketplaces, operator, vendor, customer)
 
 	// The operator.
-	mux.HandleFunc("POST /api/v1/vendors", s.as(s.createVendor, operator))
-	mux.HandleFunc("POST /api/v1/customers", s.as(s.createCustomer, operator))
-	mux.HandleFunc("PUT /api/v1/products/{productId}", s.as(s.putProduct, operator))
-	mux.HandleFunc("GET /api/v1/replenishment-requests", s.as(s.listRequests, operator))
-	mux.HandleFunc("POST /api/v1/replenishment-requests/{requestId}/assign", s.as(s.assignRequest, operator))
-	mux.HandleFunc("POST /api/v1/replenishment-requests/{requestId}/reject", s.as(s.rejectRequest, operator))
+	s.api(mux, "POST /api/v1/vendors", s.createVendor, operator)
+	s.api(mux, "POST /api/v1/customers", s.createCustomer, operator)
+	s.api(mux, "PUT /api/v1/products/{productId}", s.putProduct, operator)
+	s.api(mux, "GET /api/v1/replenishment-requests", s.listRequests, operator)
+	s.api(mux, "POST /api/v1/replenishment-requests/{requestId}/assign", s.assignRequest, operator)
+	s.api(mux, "POST /api/v1/replenishment-requests/{requestId}/reject", s.rejectRequest, operator)
 
 	// Vendors.
-	mux.HandleFunc("GET /api/v1/vendor", s.as(s.getVendor, vendor))
-	mux.HandleFunc("PUT /api/v1/vendor", s.as(s.putVendor, vendor))
-	mux.HandleFunc("POST /api/v1/models", s.as(s.createModel, vendor))
-	mux.HandleFunc("GET /api/v1/models", s.as(s.listModels, vendor))
-	mux.HandleFunc("GET /api/v1/models/{modelId}", s.as(s.getModel, vendor))
-	mux.HandleFunc("PUT /api/v1/models/{modelId}/marketplaces/{mp}", s.as(s.addMarketplace, vendor))
-	mux.HandleFunc("POST /api/v1/models/{modelId}/slots", s.as(s.addSlot, vendor))
-	mux.HandleFunc("PATCH /api/v1/models/{modelId}/slots/{slotId}", s.as(s.patchSlot, vendor))
-	mux.HandleFunc("PUT /api/v1/models/{modelId}/slots/{slotId}/products/{mp}", s.as(s.putSlotProducts, vendor))
-	mux.HandleFunc("PUT /api/v1/models/{modelId}/slots/{slotId}/replenishment-request", s.as(s.putRequest, vendor))
-	mux.HandleFunc("PUT /api/v1/models/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.as(s.putTestAccount, vendor))
-	mux.HandleFunc("DELETE /api/v1/models/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.as(s.deleteTestAccount, vendor))
+	s.api(mux, "GET /api/v1/vendor", s.getVendor, vendor)
+	s.api(mux, "PUT /api/v1/vendor", s.putVendor, vendor)
+
+	// A vendor's models, and the same routes for the operator under
+	// /api/v1/vendors/{vendorCode}.
+	s.modelAPI(mux, "POST", "", s.createModel)
+	s.modelAPI(mux, "GET", "", s.listModels)
+	s.modelAPI(mux, "GET", "/{modelId}", s.getModel)
+	s.modelAPI(mux, "PATCH", "/{modelId}", s.patchModel)
+	s.modelAPI(mux, "DELETE", "/{modelId}", s.deleteModel)
+	s.modelAPI(mux, "PUT", "/{modelId}/marketplaces/{mp}", s.addMarketplace)
+	s.modelAPI(mux, "DELETE", "/{modelId}/marketplaces/{mp}", s.removeMarketplace)
+	s.modelAPI(mux, "POST", "/{modelId}/slots", s.addSlot)
+	s.modelAPI(mux, "PATCH", "/{modelId}/slots/{slotId}", s.patchSlot)
+	s.modelAPI(mux, "DELETE", "/{modelId}/slots/{slotId}", s.removeSlot)
+	s.modelAPI(mux, "PUT", "/{modelId}/slots/{slotId}/products/{mp}", s.putSlotProducts)
+	s.modelAPI(mux, "PUT", "/{modelId}/slots/{slotId}/replenishment-request", s.putRequest)
+	s.modelAPI(mux, "POST", "/{modelId}/replenishment-requests/submit", s.submitRequests)
+	s.modelAPI(mux, "GET", "/{modelId}/marketplaces/{mp}/test-accounts", s.listTestAccounts)
+	s.modelAPI(mux, "PUT", "/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.putTestAccount)
+	s.modelAPI(mux, "DELETE", "/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.deleteTestAccount)
+	s.modelAPI(mux, "GET", "/{modelId}/audit", s.modelAudit)
+	s.api(mux, "GET /api/v1/audit", s.listAudit, operator, vendor)
 
 	// Customers.
-	mux.HandleFunc("POST /api/v1/links", s.as(s.createLink, customer))
-	mux.HandleFunc("DELETE /api/v1/links/{vendorCode}", s.as(s.deleteLink, customer))
-	mux.HandleFunc("GET /api/v1/endpoints", s.as(s.listEndpoints, customer))
-	mux.HandleFunc("PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.as(s.putSubscription, customer))
-	mux.HandleFunc("PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.as(s.putHousehold, customer))
-	mux.HandleFunc("GET /api/v1/orders", s.as(s.listOrders, customer))
-	mux.HandleFunc("POST /api/v1/orders/{orderId}/cancel", s.as(s.cancelOrder, customer))
-	mux.HandleFunc("GET /api/v1/feed", s.as(s.listFeed, customer))
+	s.api(mux, "POST /api/v1/links", s.createLink, customer)
+	s.api(mux, "DELETE /api/v1/links/{vendorCode}", s.deleteLink, customer)
+	s.api(mux, "GET /api/v1/endpoints", s.listEndpoints, customer)
+	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.putSubscription, customer)
+	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.putHousehold, customer)
+	s.api(mux, "GET /api/v1/orders", s.listOrders, customer)
+	s.api(mux, "POST /api/v1/orders/{orderId}/cancel", s.cancelOrder, customer)
+	s.api(mux, "GET /api/v1/feed", s.listFeed, customer)
 
 	// Anything else under /api/ answers in the API's error shape: 405 with
 	// Allow when the path exists with other methods, else 404.
@@ -181,12 +234,12 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ replenis
 	return nil
 }
 
-func (s *Server) assignRequest(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {
+func (s *Server) assignRequest(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
 	var in console.Assignment
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	req, err := s.Console.Assign(r.Context(), r.PathValue("requestId"), in)
+	req, err := s.Console.Assign(r.Context(), p, r.PathValue("requestId"), in)
 	if err != nil {
 		return err
 	}
@@ -194,14 +247,14 @@ func (s *Server) assignRequest(w http.ResponseWriter, r *http.Request, _ repleni
 	return nil
 }
 
-func (s *Server) rejectRequest(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {
+func (s *Server) rejectRequest(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
 	var in struct {
 		Reason string `json:"reason"`
 	}
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	req, err := s.Console.Reject(r.Context(), r.PathValue("requestId"), in.Reason)
+	req, err := s.Console.Reject(r.Context(), p, r.PathValue("requestId"), in.Reason)
 	if err != nil {
 		return err
 	}
@@ -252,124 +305,6 @@ func (s *Server) putVendor(w http.ResponseWriter, r *http.Request, p replenish.P
 		return err
 	}
 	return s.getVendor(w, r, p)
-}
-
-func (s *Server) createModel(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in console.NewModel
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	m, err := s.Console.CreateModel(r.Context(), p.VendorCode, in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, m)
-	return nil
-}
-
-func (s *Server) listModels(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	ms, err := s.Console.Models(r.Context(), p.VendorCode)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, items(ms))
-	return nil
-}
-
-func (s *Server) getModel(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	m, err := s.Console.Model(r.Context(), p.VendorCode, r.PathValue("modelId"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
-}
-
-func (s *Server) addMarketplace(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	m, err := s.Console.AddMarketplace(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("mp"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
-}
-
-func (s *Server) addSlot(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in struct {
-		SlotID   string `json:"slotId"`
-		Category string `json:"category"`
-	}
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	m, err := s.Console.AddSlot(r.Context(), p.VendorCode, r.PathValue("modelId"), in.SlotID, in.Category)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, m)
-	return nil
-}
-
-func (s *Server) patchSlot(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in struct {
-		Category string `json:"category"`
-	}
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	m, err := s.Console.SetSlotCategory(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("slotId"), in.Category)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
-}
-
-func (s *Server) putSlotProducts(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in struct {
-		ProductIDs []string `json:"productIds"`
-	}
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	m, err := s.Console.SetSlotProducts(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("slotId"),
-		r.PathValue("mp"), in.ProductIDs)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, m)
-	return nil
-}
-
-func (s *Server) putRequest(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in console.RequestInput
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	req, err := s.Console.PutRequest(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("slotId"), in)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, req)
-	return nil
-}
-
-func (s *Server) putTestAccount(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	if err := s.Console.PutTestAccount(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("mp"),
-		r.PathValue("customerId")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) deleteTestAccount(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	if err := s.Console.DeleteTestAccount(r.Context(), p.VendorCode, r.PathValue("modelId"), r.PathValue("mp"),
-		r.PathValue("customerId")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) createLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {

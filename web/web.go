@@ -35,6 +35,9 @@ type Server struct {
 	Linking   *linking.Service
 	Log       *slog.Logger
 
+	// apiPatterns are the API routes registered, for the OpenAPI check.
+	apiPatterns []string
+
 	// closing is set while the server shuts down; the gateway then
 	// refuses new events with 503 so that vendors retry elsewhere or later.
 	closing atomic.Bool
@@ -163,6 +166,7 @@ var statusOf = map[string]int{
 	replenish.EMethod:       http.StatusMethodNotAllowed,
 	replenish.EConflict:     http.StatusConflict,
 	replenish.ELocked:       http.StatusLocked,
+	replenish.ENotReady:     http.StatusUnprocessableEntity,
 	replenish.ETooLarge:     http.StatusRequestEntityTooLarge,
 	replenish.EVendor:       http.StatusBadGateway,
 	replenish.EUnavailable:  http.StatusServiceUnavailable,

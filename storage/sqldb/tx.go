@@ -154,16 +154,16 @@ func (t *tx) products(ctx context.Context, where string, args ...any) ([]repleni
 // API keys.
 
 func (t *tx) InsertAPIKey(ctx context.Context, hash []byte, p replenish.Principal, now time.Time) error {
-	_, err := t.exec(ctx, "api key", `INSERT INTO api_keys (key_hash, role, vendor_code, customer_id, created_at)
-		VALUES (?, ?, ?, ?, ?)`, hash, string(p.Role), p.VendorCode, p.CustomerID, micros(now))
+	_, err := t.exec(ctx, "api key", `INSERT INTO api_keys (key_hash, key_id, role, vendor_code, customer_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, hash, keyID(hash), string(p.Role), p.VendorCode, p.CustomerID, micros(now))
 	return err
 }
 
 func (t *tx) PrincipalByKey(ctx context.Context, hash []byte) (replenish.Principal, error) {
 	var p replenish.Principal
 	var role string
-	err := t.tx.QueryRowContext(ctx, `SELECT role, vendor_code, customer_id FROM api_keys WHERE key_hash = ?`, hash).
-		Scan(&role, &p.VendorCode, &p.CustomerID)
+	err := t.tx.QueryRowContext(ctx, `SELECT role, vendor_code, customer_id, key_id FROM api_keys WHERE key_hash = ?`, hash).
+		Scan(&role, &p.VendorCode, &p.CustomerID, &p.KeyID)
 	if err != nil {
 		return p, notFound(err, "api key")
 	}
@@ -270,7 +270,8 @@ func (t *tx) Models(ctx context.Context, vendorCode string) ([]replenish.Model, 
 
 // models loads models and everything under them, one query per table.
 func (t *tx) models(ctx context.Context, where string, args ...any) ([]replenish.Model, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT vendor_code, model_id, kind, name, device_type, certification, created_at
+	rows, err := t.tx.QueryContext(ctx, `SELECT vendor_code, model_id, kind, name, device_type, certification,
+			certification_reason, created_at
 		FROM models `+where+` ORDER BY created_at, model_id`, args...)
 	if err != nil {
 		return nil, err
@@ -278,9 +279,11 @@ func (t *tx) models(ctx context.Context, where string, args ...any) ([]replenish
 	ms, err := collect(rows, func(s interface{ Scan(...any) error }) (replenish.Model, error) {
 		var m replenish.Model
 		var created sql.NullInt64
-		err := s.Scan(&m.VendorCode, &m.ModelID, &m.Kind, &m.Name, &m.DeviceType, &m.Certification, &created)
+		err := s.Scan(&m.VendorCode, &m.ModelID, &m.Kind, &m.Name, &m.DeviceType, &m.Certification,
+			&m.CertificationReason, &created)
 		m.CreatedAt = fromMicros(created)
 		m.Marketplaces = []string{}
+		m.Listings = map[string]replenish.Listing{}
 		m.Slots = []replenish.Slot{}
 		return m, err
 	})
@@ -320,10 +323,45 @@ func (t *tx) modelParts(ctx context.Context, index map[[2]string]*replenish.Mode
 		return rows.Err()
 	}
 
-	var mp string
-	if err := each(`SELECT vendor_code, model_id, marketplace FROM model_marketplaces`+in+` ORDER BY position`,
-		func() []any { return []any{&mp} },
-		func(m *replenish.Model) { m.Marketplaces = append(m.Marketplaces, mp) }); err != nil {
+	var mp, slotID string
+	var l replenish.Listing
+	if err := each(`SELECT vendor_code, model_id, marketplace, status, device_name, reject_reason
+		FROM model_marketplaces`+in+` ORDER BY position`,
+		func() []any {
+			l = replenish.Listing{SlotNames: map[string]string{}}
+			return []any{&mp, &l.Status, &l.DeviceName, &l.RejectReason}
+		},
+		func(m *replenish.Model) {
+			m.Marketplaces = append(m.Marketplaces, mp)
+			m.Listings[mp] = l
+		}); err != nil {
+		return err
+	}
+	var slotName string
+	if err := each(`SELECT vendor_code, model_id, marketplace, slot_id, name FROM slot_names`+in,
+		func() []any { return []any{&mp, &slotID, &slotName} },
+		func(m *replenish.Model) {
+			if l, ok := m.Listings[mp]; ok {
+				l.SlotNames[slotID] = slotName
+			}
+		}); err != nil {
+		return err
+	}
+	var img replenish.ImageInfo
+	var updated sql.NullInt64
+	if err := each(`SELECT vendor_code, model_id, marketplace, content_type, width, height, length(data), updated_at
+		FROM model_images`+in,
+		func() []any { return []any{&mp, &img.ContentType, &img.Width, &img.Height, &img.Bytes, &updated} },
+		func(m *replenish.Model) {
+			info := img
+			info.UpdatedAt = fromMicros(updated)
+			if mp == "" {
+				m.Image = &info
+			} else if l, ok := m.Listings[mp]; ok {
+				l.Image = &info
+				m.Listings[mp] = l
+			}
+		}); err != nil {
 		return err
 	}
 
@@ -345,7 +383,7 @@ func (t *tx) modelParts(ctx context.Context, index map[[2]string]*replenish.Mode
 		return nil
 	}
 
-	var slotID, productID string
+	var productID string
 	if err := each(`SELECT vendor_code, model_id, slot_id, marketplace, product_id FROM slot_products`+in+` ORDER BY position`,
 		func() []any { return []any{&slotID, &mp, &productID} },
 		func(m *replenish.Model) {
