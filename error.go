@@ -6,6 +6,7 @@ package replenish
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status on the console API and to one
@@ -21,6 +22,7 @@ const (
 	ELocked       = "locked"             // 423: a rule locks the change
 	ENotReady     = "not_ready"          // 422: not ready for what was asked (every missing item in Fields)
 	ETooLarge     = "too_large"          // 413
+	EThrottled    = "throttled"          // 429: over the rate; RetryAfter says when to retry
 	EVendor       = "vendor_failed"      // 502: the vendor's cloud failed or refused
 	EUnavailable  = "unavailable"        // 503: storage unavailable or shutting down
 	EInternal     = "internal"           // 500: a fault of ours
@@ -33,7 +35,10 @@ type Error struct {
 	Message string
 	// Fields names each offending field with what is wrong with it.
 	Fields map[string]string
-	Err    error
+	// RetryAfter, when set, is how long the client should wait before
+	// sending again (throttled, unavailable).
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

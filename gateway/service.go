@@ -18,12 +18,16 @@ import (
 type Service struct {
 	store storage.Store
 	now   func() time.Time
+	limit *Limiter
 }
 
-// New returns a Service on store; now is the clock.
+// New returns a Service on store; now is the clock. It sets no rate limit.
 func New(store storage.Store, now func() time.Time) *Service {
 	return &Service{store: store, now: now}
 }
+
+// Limit sets the per-vendor rate limit of events; nil means none.
+func (s *Service) Limit(l *Limiter) { s.limit = l }
 
 // Accept validates and applies one event. headerToken is the bearer token
 // of the request. It returns nil once the event is durably stored; a
@@ -51,6 +55,10 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) e
 	return s.store.Write(ctx, func(tx storage.Tx) error {
 		g, err := authorize(ctx, tx, token, now)
 		if err != nil {
+			return err
+		}
+		// Checked once the vendor is known, before anything is written.
+		if err := s.limit.Take(g.VendorCode, now); err != nil {
 			return err
 		}
 		fresh, err := tx.InsertEvent(ctx, storage.Event{VendorCode: g.VendorCode, MessageID: r.Header.MessageID,

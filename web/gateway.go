@@ -22,6 +22,7 @@ var alexaCode = map[string]string{
 	replenish.EDisabled:     "SKILL_DISABLED_EXCEPTION",
 	replenish.EForbidden:    "INSUFFICIENT_PERMISSION_EXCEPTION",
 	replenish.ETooLarge:     "REQUEST_ENTITY_TOO_LARGE_EXCEPTION",
+	replenish.EThrottled:    "THROTTLING_EXCEPTION",
 	replenish.EUnavailable:  "SERVICE_UNAVAILABLE_EXCEPTION",
 	replenish.EInternal:     "INTERNAL_SERVICE_EXCEPTION",
 }
@@ -31,6 +32,11 @@ var alexaCode = map[string]string{
 func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) {
 	if s.closing.Load() {
 		s.writeException(w, r, replenish.Errorf(replenish.EUnavailable, "the service is shutting down; retry shortly"))
+		return
+	}
+	if r.ContentLength > MaxBody {
+		// Refused on its declared length, before a byte of it is read.
+		s.writeException(w, r, replenish.Errorf(replenish.ETooLarge, "the body is over %d bytes", MaxBody))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
@@ -62,9 +68,7 @@ func (s *Server) writeException(w http.ResponseWriter, r *http.Request, err erro
 	if e.Code == replenish.ENotFound || e.Code == replenish.EConflict {
 		status = http.StatusBadRequest
 	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
+	errorHeaders(w, e)
 	writeJSON(w, status, map[string]any{
 		"header":  map[string]string{"namespace": "System", "name": "Exception", "messageId": replenish.NewUUID()},
 		"payload": map[string]string{"code": code, "description": e.Message},

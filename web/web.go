@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -168,6 +170,7 @@ var statusOf = map[string]int{
 	replenish.ELocked:       http.StatusLocked,
 	replenish.ENotReady:     http.StatusUnprocessableEntity,
 	replenish.ETooLarge:     http.StatusRequestEntityTooLarge,
+	replenish.EThrottled:    http.StatusTooManyRequests,
 	replenish.EVendor:       http.StatusBadGateway,
 	replenish.EUnavailable:  http.StatusServiceUnavailable,
 	replenish.EInternal:     http.StatusInternalServerError,
@@ -193,12 +196,28 @@ func (s *Server) problem(r *http.Request, err error) (*replenish.Error, int) {
 // writeError writes err in the console's error shape.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, status := s.problem(r, err)
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
-	}
+	errorHeaders(w, e)
 	body := map[string]any{"code": e.Code, "message": e.Message}
 	if len(e.Fields) > 0 {
 		body["fields"] = e.Fields
 	}
 	writeJSON(w, status, map[string]any{"error": body})
+}
+
+// errorHeaders sets the headers an error needs. Retry-After tells the
+// client when to try again: as the error says, or after 5 seconds when
+// storage is unavailable or the server shuts down. A body over the limit
+// closes the connection: otherwise the server would read the rest of it
+// before answering, since the logging wrapper hides the limit from it.
+func errorHeaders(w http.ResponseWriter, e *replenish.Error) {
+	wait := e.RetryAfter
+	if wait == 0 && e.Code == replenish.EUnavailable {
+		wait = 5 * time.Second
+	}
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	}
+	if e.Code == replenish.ETooLarge {
+		w.Header().Set("Connection", "close")
+	}
 }

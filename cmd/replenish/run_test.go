@@ -37,6 +37,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--operator-key", "short"}, nil, "--operator-key: at least 16", ""},
 		{[]string{"replenish", "serve", "--addr", "nonsense"}, nil, "--addr", ""},
 		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_LOG_LEVEL": "LOUD"}, "REPLENISH_LOG_LEVEL", ""},
+		{[]string{"replenish", "serve", "--help"}, nil, "", "--gateway-rate"},
+		{[]string{"replenish", "serve", "--gateway-rate", "-1"}, nil, "--gateway-rate: 0 or more", ""},
+		{[]string{"replenish", "serve", "--gateway-burst", "0"}, nil, "--gateway-burst: at least 1", ""},
+		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_GATEWAY_RATE": "-5"}, "--gateway-rate: 0 or more", ""},
 		{[]string{"replenish", "simulate"}, nil, "--operator-key: required", ""},
 		{[]string{"replenish", "simulate", "--operator-key", "k", "--auto", "3"}, nil, "--auto: from 0 to --customers (2)", ""},
 	}

@@ -28,6 +28,11 @@ type config struct {
 	BaseURL     string
 	OperatorKey string
 	LogLevel    slog.Level
+	// GatewayRate and GatewayBurst bound each vendor's events: a token
+	// bucket of GatewayRate events per second, GatewayBurst at once. A
+	// rate of 0 sets no limit.
+	GatewayRate  float64
+	GatewayBurst int
 }
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
@@ -36,6 +41,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.BaseURL, "base-url", "", "the public `URL` of the service (default http:// + the listen address)")
 	fs.StringVar(&c.OperatorKey, "operator-key", "", "the operator's API `key` at first start (default: generated and printed once)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
+	fs.Float64Var(&c.GatewayRate, "gateway-rate", 1000, "events per second each vendor may send to the gateway, on average (`rate`; 0: no limit)")
+	fs.IntVar(&c.GatewayBurst, "gateway-burst", 2000, "events each vendor may send at once, above its rate (`count`)")
 }
 
 func (c *config) validate() error {
@@ -47,6 +54,12 @@ func (c *config) validate() error {
 	}
 	if c.OperatorKey != "" && len(c.OperatorKey) < 16 {
 		return errors.New("--operator-key: at least 16 characters")
+	}
+	if c.GatewayRate < 0 {
+		return errors.New("--gateway-rate: 0 or more events per second")
+	}
+	if c.GatewayRate > 0 && c.GatewayBurst < 1 {
+		return errors.New("--gateway-burst: at least 1 event")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -95,6 +108,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		fmt.Fprintf(stdout, "Created the operator. Its API key, shown this once:\n\n    %s\n\n", operatorKey)
 	}
 	gw := gateway.New(store, now)
+	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
 	// A vendor's cloud gets 10 seconds per directive: it never keeps a
 	// customer waiting for long.
 	directives := &http.Client{Timeout: 10 * time.Second}
