@@ -24,6 +24,7 @@ Commands:
   demo      run the service with a simulated vendor and two customers, and
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
+  bench     measure how many events per second the gateway takes
   version   print the version
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
@@ -51,6 +52,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return demoCommand(ctx, rest, getenv, stdout, stderr)
 	case "simulate":
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "replenish", versionString())
 		return nil

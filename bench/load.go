@@ -1,0 +1,209 @@
+// Package bench measures how fast the event gateway takes ChangeReports:
+// a load generator over real HTTP connections, a bare server that only
+// decodes the same JSON (the ceiling any handler can reach here), and bulk
+// seeding of a database into the service's own schema.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"replenish/gateway"
+	"replenish/web"
+)
+
+// Load is one measurement: conns connections, each sending one
+// ChangeReport at a time to url + "/v3/events" for the devices in turn.
+type Load struct {
+	URL       string
+	Devices   []Device
+	Instances []string // the sensor instances the devices have
+	Conns     int
+	Warmup    time.Duration // sent but not counted
+	Duration  time.Duration // counted
+	// RunID makes the message IDs of this run new to the service.
+	RunID string
+}
+
+// Result is what a Load measured: events answered 202 within the counted
+// window, and their latencies from sending the request to reading the
+// answer.
+type Result struct {
+	Events     int
+	Failed     int
+	FirstError string
+	Elapsed    time.Duration
+	P50, P90   time.Duration
+	P99, Max   time.Duration
+}
+
+// Rate is events per second.
+func (r Result) Rate() float64 { return float64(r.Events) / r.Elapsed.Seconds() }
+
+// Run sends reports until the warm-up and the counted window have passed.
+func Run(ctx context.Context, l Load) (Result, error) {
+	if len(l.Devices) == 0 || len(l.Instances) == 0 || l.Conns < 1 {
+		return Result{}, fmt.Errorf("bench: a load needs devices, instances and at least one connection")
+	}
+	client := &http.Client{Transport: &http.Transport{
+		MaxConnsPerHost: l.Conns, MaxIdleConnsPerHost: l.Conns, DisableCompression: true,
+	}}
+	defer client.CloseIdleConnections()
+
+	var seq atomic.Int64
+	start := time.Now()
+	from, until := start.Add(l.Warmup), start.Add(l.Warmup+l.Duration)
+	var mu sync.Mutex
+	var all []time.Duration
+	var failed int
+	var firstErr string
+	var wg sync.WaitGroup
+	for range l.Conns {
+		wg.Go(func() {
+			var lat []time.Duration
+			var fails int
+			var fail string
+			var buf []byte
+			for ctx.Err() == nil {
+				n := seq.Add(1) - 1
+				buf = l.report(buf[:0], n)
+				sent := time.Now()
+				if !sent.Before(until) {
+					break
+				}
+				err := post(ctx, client, l.URL+"/v3/events", l.token(n), buf)
+				done := time.Now()
+				if sent.Before(from) || done.After(until) {
+					continue
+				}
+				if err != nil {
+					fails++
+					if fail == "" {
+						fail = err.Error()
+					}
+					continue
+				}
+				lat = append(lat, done.Sub(sent))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, lat...)
+			failed += fails
+			if firstErr == "" {
+				firstErr = fail
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	slices.Sort(all)
+	r := Result{Events: len(all), Failed: failed, FirstError: firstErr, Elapsed: l.Duration}
+	if len(all) > 0 {
+		at := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
+		r.P50, r.P90, r.P99, r.Max = at(0.50), at(0.90), at(0.99), all[len(all)-1]
+	}
+	return r, nil
+}
+
+func (l Load) token(n int64) string { return l.Devices[n%int64(len(l.Devices))].Token }
+
+// report appends the n-th ChangeReport: device n mod the fleet's size, one
+// sensor per pass over the fleet, its level falling a point a pass, and
+// sampled now.
+func (l Load) report(b []byte, n int64) []byte {
+	d := l.Devices[n%int64(len(l.Devices))]
+	pass := n / int64(len(l.Devices))
+	instance := l.Instances[pass%int64(len(l.Instances))]
+	b = append(b, `{"event":{"header":{"namespace":"Alexa","name":"ChangeReport","payloadVersion":"3","messageId":"`...)
+	b = append(b, l.RunID...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, n, 10)
+	b = append(b, `"},"endpoint":{"scope":{"type":"BearerToken","token":"`...)
+	b = append(b, d.Token...)
+	b = append(b, `"},"endpointId":"`...)
+	b = append(b, d.EndpointID...)
+	b = append(b, `"},"payload":{"change":{"cause":{"type":"PERIODIC_POLL"},"properties":[{"namespace":"`...)
+	b = append(b, gateway.LevelSensor...)
+	b = append(b, `","instance":"`...)
+	b = append(b, instance...)
+	b = append(b, `","name":"level","value":{"@type":"Percentage","value":`...)
+	b = strconv.AppendInt(b, 95-pass%90, 10)
+	b = append(b, `},"timeOfSample":"`...)
+	b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, `","uncertaintyInMilliseconds":0}]}}},"context":{"properties":[]}}`...)
+	return b
+}
+
+// post sends one report and reads the whole answer, so that the
+// connection is reused; anything but 202 is an error.
+func post(ctx context.Context, c *http.Client, url, token string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, answer)
+	}
+	return nil
+}
+
+// Bare answers POST /v3/events with 202 once it has read the body (within
+// the gateway's size limit) and decoded it into the gateway's message
+// type, as the gateway does; it stores nothing. It is the ceiling: no
+// handler that reads the event can be faster on the same machine.
+func Bare() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v3/events", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, web.MaxBody))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusRequestEntityTooLarge)
+			return
+		}
+		var msg gateway.Message
+		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&msg); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	return mux
+}
+
+// Serve serves h on a free port of the loopback interface until ctx ends,
+// and returns its base URL.
+func Serve(ctx context.Context, h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	return "http://" + ln.Addr().String(), nil
+}

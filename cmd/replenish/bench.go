@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"replenish"
+	"replenish/bench"
+	"replenish/console"
+	"replenish/simulator"
+	"replenish/storage"
+	"replenish/storage/sqldb"
+)
+
+const benchAbout = `Measures how many ChangeReports per second the event gateway takes, in
+one run on this machine: first a bare HTTP server that only decodes the
+same JSON and answers 202 (the ceiling), then Replenish itself (the real
+handler and storage on a real SQLite file), each --runs times, in turn.
+It prints events/s, the ratio of the two, and latencies.
+
+The devices are --endpoints printers of a simulated vendor, each with its
+customer's access token; --conns connections each send one report at a
+time. With --preload-endpoints and --preload-readings the database first
+gets that many other endpoints and readings, by bulk SQL; give --db to
+keep that file and reuse it in later runs.
+`
+
+// benchConfig is the bench command's configuration.
+type benchConfig struct {
+	Endpoints        int
+	Conns            int
+	Warmup, Duration time.Duration
+	Runs             int
+	DB               string
+	PreloadEndpoints int
+	PreloadReadings  int
+	CPUProfile       string
+}
+
+func benchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg benchConfig
+	fs := newFlags("bench", benchAbout, stderr)
+	fs.IntVar(&cfg.Endpoints, "endpoints", 50000, "how many devices `n` report")
+	fs.IntVar(&cfg.Conns, "conns", 200, "concurrent `connections`")
+	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load sent before counting starts, per measurement")
+	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each measurement counts")
+	fs.IntVar(&cfg.Runs, "runs", 3, "measurements of each server, taken in turn")
+	fs.StringVar(&cfg.DB, "db", "", "the SQLite `file` to use and keep (default: a temporary file, removed after)")
+	fs.IntVar(&cfg.PreloadEndpoints, "preload-endpoints", 0, "other endpoints `n` in the database before the run")
+	fs.IntVar(&cfg.PreloadReadings, "preload-readings", 0, "readings `n` of the preloaded endpoints")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first Replenish measurement to `file`")
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	switch {
+	case cfg.Endpoints < 1:
+		return errors.New("--endpoints: at least 1")
+	case cfg.Conns < 1:
+		return errors.New("--conns: at least 1")
+	case cfg.Duration <= 0 || cfg.Warmup < 0:
+		return errors.New("--duration must be positive, --warmup not negative")
+	case cfg.Runs < 1:
+		return errors.New("--runs: at least 1")
+	case cfg.PreloadEndpoints < 0 || cfg.PreloadReadings < 0:
+		return errors.New("--preload-endpoints and --preload-readings: not negative")
+	case cfg.PreloadReadings > 0 && cfg.PreloadEndpoints == 0:
+		return errors.New("--preload-readings: needs --preload-endpoints")
+	}
+	if cfg.DB == "" {
+		dir, err := os.MkdirTemp("", "replenish-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DB = filepath.Join(dir, "bench.db")
+	}
+	return runBench(ctx, cfg, stdout)
+}
+
+func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	operatorKey, err := benchOperator(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+
+	// Replenish, wired exactly as serve wires it.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		served <- serve(ctx, config{Addr: "127.0.0.1:0", DB: cfg.DB, LogLevel: slog.LevelWarn}, log, io.Discard,
+			func(baseURL, _ string) { ready <- baseURL })
+	}()
+	var baseURL string
+	select {
+	case baseURL = <-ready:
+	case err := <-served:
+		return err
+	}
+	defer func() {
+		cancel()
+		<-served
+	}()
+
+	fleet, err := benchFleet(ctx, baseURL, operatorKey)
+	if err != nil {
+		return fmt.Errorf("register the vendor: %w", err)
+	}
+	now := time.Now().UTC()
+	if cfg.PreloadEndpoints > 0 {
+		if err := bench.Preload(ctx, cfg.DB, fleet, cfg.PreloadEndpoints, cfg.PreloadReadings, now, stdout); err != nil {
+			return err
+		}
+	}
+	runID := replenish.NewID("b", 8)
+	seeded := time.Now()
+	devices, err := bench.SeedDevices(ctx, cfg.DB, runID, fleet, cfg.Endpoints, now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seeded %d devices in %s\n", len(devices), time.Since(seeded).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "bench: %d endpoints, %d connections, %s warm-up, %s counted, %d runs; %s holds %d preloaded endpoints, %d readings\n",
+		cfg.Endpoints, cfg.Conns, cfg.Warmup, cfg.Duration, cfg.Runs, cfg.DB, cfg.PreloadEndpoints, cfg.PreloadReadings)
+
+	load := bench.Load{Devices: devices, Conns: cfg.Conns, Warmup: cfg.Warmup, Duration: cfg.Duration}
+	for _, s := range fleet.Slots {
+		load.Instances = append(load.Instances, s.Instance)
+	}
+	var bare, real []bench.Result
+	for run := 1; run <= cfg.Runs; run++ {
+		r, err := measureBare(ctx, load, fmt.Sprintf("%s-bare%d", runID, run))
+		if err != nil {
+			return err
+		}
+		printResult(stdout, run, "bare", r)
+		bare = append(bare, r)
+		load.URL, load.RunID = baseURL, fmt.Sprintf("%s-real%d", runID, run)
+		if run == 1 && cfg.CPUProfile != "" {
+			r, err = profiled(cfg.CPUProfile, func() (bench.Result, error) { return bench.Run(ctx, load) })
+		} else {
+			r, err = bench.Run(ctx, load)
+		}
+		if err != nil {
+			return err
+		}
+		printResult(stdout, run, "replenish", r)
+		real = append(real, r)
+	}
+	mb, mr := median(bare), median(real)
+	fmt.Fprintf(stdout, "\nmedian of %d runs (min–max):\n", cfg.Runs)
+	fmt.Fprintf(stdout, "  bare       %8.0f events/s (%.0f–%.0f)\n", mb.Rate(), minRate(bare), maxRate(bare))
+	fmt.Fprintf(stdout, "  replenish  %8.0f events/s (%.0f–%.0f)  p50 %s  p90 %s  p99 %s  max %s\n",
+		mr.Rate(), minRate(real), maxRate(real), ms(mr.P50), ms(mr.P90), ms(mr.P99), ms(mr.Max))
+	fmt.Fprintf(stdout, "  ratio      %.0f %% of the bare server\n", 100*mr.Rate()/mb.Rate())
+	return nil
+}
+
+// benchOperator brings the file's schema up to date and returns a new
+// operator key, whether or not the file had an operator.
+func benchOperator(ctx context.Context, path string) (string, error) {
+	store, err := sqldb.OpenSQLite(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	defer store.Close()
+	key := replenish.NewSecret("rk_op_")
+	created, err := console.New(store, time.Now).Bootstrap(ctx, key)
+	if err != nil || created != "" {
+		return key, err
+	}
+	return key, store.Write(ctx, func(tx storage.Tx) error {
+		return tx.InsertAPIKey(ctx, replenish.HashSecret(key), replenish.Principal{Role: replenish.RoleOperator}, time.Now())
+	})
+}
+
+// benchFleet registers a simulated printer vendor through the API and
+// returns its model's slots.
+func benchFleet(ctx context.Context, baseURL, operatorKey string) (bench.Fleet, error) {
+	c := &simulator.Client{URL: baseURL, HTTP: http.DefaultClient}
+	// No directive is ever sent to the skill endpoint: devices are seeded.
+	v, err := simulator.Register(ctx, c, operatorKey, "https://skill.bench.example/", 5)
+	if err != nil {
+		return bench.Fleet{}, err
+	}
+	var m replenish.Model
+	if err := c.Do(ctx, "GET", "/api/v1/models/"+v.ModelID, v.APIKey, nil, &m); err != nil {
+		return bench.Fleet{}, err
+	}
+	f := bench.Fleet{VendorCode: v.VendorCode, ModelID: v.ModelID}
+	for i, s := range m.Slots {
+		f.Slots = append(f.Slots, bench.Slot{SlotID: s.SlotID, Instance: v.Inks[i].Instance, Name: v.Inks[i].Name,
+			ReplenishmentID: v.Inks[i].ReplenishmentID, ProductID: s.Products["US"][0]})
+	}
+	return f, nil
+}
+
+// profiled runs measure under the CPU profiler, writing the profile to path.
+func profiled(path string, measure func() (bench.Result, error)) (bench.Result, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return bench.Result{}, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return bench.Result{}, err
+	}
+	defer pprof.StopCPUProfile()
+	return measure()
+}
+
+// measureBare runs the load against a bare server of its own.
+func measureBare(ctx context.Context, load bench.Load, runID string) (bench.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	url, err := bench.Serve(ctx, bench.Bare())
+	if err != nil {
+		return bench.Result{}, err
+	}
+	load.URL, load.RunID = url, runID
+	return bench.Run(ctx, load)
+}
+
+func printResult(w io.Writer, run int, name string, r bench.Result) {
+	fmt.Fprintf(w, "run %d  %-9s  %8.0f events/s  p50 %s  p90 %s  p99 %s  max %s", run, name, r.Rate(),
+		ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
+	if r.Failed > 0 {
+		fmt.Fprintf(w, "  %d FAILED, first: %s", r.Failed, r.FirstError)
+	}
+	fmt.Fprintln(w)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+// median is the run with the median rate.
+func median(rs []bench.Result) bench.Result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b bench.Result) int {
+		switch {
+		case a.Rate() < b.Rate():
+			return -1
+		case a.Rate() > b.Rate():
+			return 1
+		}
+		return 0
+	})
+	return s[len(s)/2]
+}
+
+func minRate(rs []bench.Result) float64 {
+	return slices.Min(rates(rs))
+}
+
+func maxRate(rs []bench.Result) float64 {
+	return slices.Max(rates(rs))
+}
+
+func rates(rs []bench.Result) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.Rate()
+	}
+	return out
+}
