@@ -41,15 +41,18 @@ var errClosed = errors.New("sqldb: the database is closed")
 // startWriter starts the goroutine that runs write groups on the writer
 // connection until db.quit is closed.
 func (db *DB) startWriter() {
+	db.prepared = newStatements(db.writer)
 	db.writes = make(chan *write)
 	db.quit = make(chan struct{})
 	db.stopped = make(chan struct{})
 	go func() {
 		defer close(db.stopped)
+		defer db.prepared.close()
 		for {
 			select {
 			case w := <-db.writes:
 				db.runGroup(w)
+				db.prepared.prepare(context.Background())
 			case <-db.quit:
 				return
 			}
@@ -94,14 +97,14 @@ func (db *DB) runGroup(first *write) {
 	}()
 	// The group's transaction outlives any one caller's context: a caller
 	// that gives up must not roll back the others' work.
-	sqlTx, err := db.writer.BeginTx(context.Background(), nil)
+	st, err := db.writer.BeginTx(context.Background(), nil)
 	if err != nil {
 		first.err = unavailable(err)
 		return
 	}
-	t := &tx{tx: sqlTx}
+	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared}}
 	if err := db.member(t, first); err != nil {
-		db.abort(sqlTx, group, err)
+		db.abort(st, group, err)
 		return
 	}
 	deadline := time.Now().Add(maxGroupTime)
@@ -116,12 +119,12 @@ func (db *DB) runGroup(first *write) {
 		}
 		group = append(group, w)
 		if err := db.member(t, w); err != nil {
-			db.abort(sqlTx, group, err)
+			db.abort(st, group, err)
 			return
 		}
 	}
-	if err := sqlTx.Commit(); err != nil {
-		db.abort(sqlTx, group, err)
+	if err := st.Commit(); err != nil {
+		db.abort(st, group, err)
 	}
 }
 
@@ -133,21 +136,21 @@ func (db *DB) member(t *tx, w *write) error {
 		w.err = err
 		return nil
 	}
-	if _, err := t.tx.Exec("SAVEPOINT member"); err != nil {
+	if _, err := t.tx.ExecContext(context.Background(), "SAVEPOINT member"); err != nil {
 		return err
 	}
 	w.pnc, w.err = call(w.fn, t)
 	if w.err == nil && w.pnc == nil {
-		_, err := t.tx.Exec("RELEASE member")
+		_, err := t.tx.ExecContext(context.Background(), "RELEASE member")
 		return err
 	}
 	// Some errors (an interrupted statement, a full disk) make SQLite roll
 	// back the whole transaction; then the savepoint is gone too, and the
 	// group fails.
-	if _, err := t.tx.Exec("ROLLBACK TO member"); err != nil {
+	if _, err := t.tx.ExecContext(context.Background(), "ROLLBACK TO member"); err != nil {
 		return fmt.Errorf("undo a failed write: %w", err)
 	}
-	_, err := t.tx.Exec("RELEASE member")
+	_, err := t.tx.ExecContext(context.Background(), "RELEASE member")
 	return err
 }
 
@@ -162,8 +165,8 @@ func call(fn func(storage.Tx) error, t *tx) (pnc any, err error) {
 }
 
 // abort rolls the group back: every member that had succeeded gets err.
-func (db *DB) abort(sqlTx *sql.Tx, group []*write, err error) {
-	sqlTx.Rollback()
+func (db *DB) abort(st *sql.Tx, group []*write, err error) {
+	st.Rollback()
 	for _, w := range group {
 		if w.err == nil && w.pnc == nil {
 			w.err = unavailable(err)

@@ -33,7 +33,8 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	// The group committer (group.go).
+	// The group committer (group.go) and its prepared statements.
+	prepared  *statements
 	writes    chan *write
 	quit      chan struct{}
 	stopped   chan struct{}
@@ -99,15 +100,15 @@ func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
 }
 
 func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
-	sqlTx, err := pool.BeginTx(ctx, nil)
+	st, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return unavailable(err)
 	}
-	if err := fn(&tx{tx: sqlTx}); err != nil {
-		sqlTx.Rollback()
+	if err := fn(&tx{tx: sqlTx{Tx: st}}); err != nil {
+		st.Rollback()
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	if err := st.Commit(); err != nil {
 		return unavailable(err)
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 
 // tx implements storage.Tx over one database/sql transaction.
 type tx struct {
-	tx *sql.Tx
+	tx sqlTx
 }
 
 func (t *tx) exec(ctx context.Context, what, query string, args ...any) (sql.Result, error) {
