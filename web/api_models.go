@@ -216,3 +216,16 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, p replenish.P
 	writeJSON(w, http.StatusOK, items(es))
 	return nil
 }
+
+func (s *Server) putLocalization(w http.ResponseWriter, r *http.Request, p replenish.Principal, vendorCode string) error {
+	var in console.Localization
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.Console.PutLocalization(r.Context(), p, vendorCode, r.PathValue("modelId"), r.PathValue("mp"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}

@@ -63,6 +63,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	s.apiRoutes(mux)
+	s.imageRoutes(mux)
 	s.gatewayRoutes(mux)
 	s.authRoutes(mux)
 	return s.logged(mux)

@@ -133,6 +133,9 @@ const endpointQuery = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.mod
 		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy
 	FROM endpoints e
 	LEFT JOIN endpoint_slots s ON s.endpoint = e.id
+		-- A slot whose replenishment ID was retired (its model's slot was
+		-- removed) is gone from the endpoint; its history stays.
+		AND s.replenishment_id NOT IN (SELECT replenishment_id FROM retired_replenishment_ids)
 	LEFT JOIN replenishment_requests r ON r.replenishment_id = s.replenishment_id `
 
 func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replenish.Endpoint, error) {
