@@ -125,11 +125,15 @@ func (l Load) token(n int64) string { return l.Devices[n%int64(len(l.Devices))].
 func (l Load) report(b []byte, n int64) []byte {
 	d := l.Devices[n%int64(len(l.Devices))]
 	pass := n / int64(len(l.Devices))
-	instance := l.Instances[pass%int64(len(l.Instances))]
+	return AppendReport(b, d, l.Instances[pass%int64(len(l.Instances))], l.RunID+"-"+strconv.FormatInt(n, 10),
+		95-pass%90, time.Now())
+}
+
+// AppendReport appends a ChangeReport of d's level sensor instance, at
+// level percent sampled at, named messageID.
+func AppendReport(b []byte, d Device, instance, messageID string, level int64, at time.Time) []byte {
 	b = append(b, `{"event":{"header":{"namespace":"Alexa","name":"ChangeReport","payloadVersion":"3","messageId":"`...)
-	b = append(b, l.RunID...)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, n, 10)
+	b = append(b, messageID...)
 	b = append(b, `"},"endpoint":{"scope":{"type":"BearerToken","token":"`...)
 	b = append(b, d.Token...)
 	b = append(b, `"},"endpointId":"`...)
@@ -139,11 +143,17 @@ func (l Load) report(b []byte, n int64) []byte {
 	b = append(b, `","instance":"`...)
 	b = append(b, instance...)
 	b = append(b, `","name":"level","value":{"@type":"Percentage","value":`...)
-	b = strconv.AppendInt(b, 95-pass%90, 10)
+	b = strconv.AppendInt(b, level, 10)
 	b = append(b, `},"timeOfSample":"`...)
-	b = time.Now().UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = at.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
 	b = append(b, `","uncertaintyInMilliseconds":0}]}}},"context":{"properties":[]}}`...)
 	return b
+}
+
+// Post sends one report to the gateway at baseURL and reads the whole
+// answer; anything but 202 is an error.
+func Post(ctx context.Context, c *http.Client, baseURL, token string, body []byte) error {
+	return post(ctx, c, baseURL+"/v3/events", token, body)
 }
 
 // post sends one report and reads the whole answer, so that the
