@@ -138,6 +138,10 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.modelAPI(mux, "GET", "/{modelId}/marketplaces/{mp}/test-accounts", s.listTestAccounts)
 	s.modelAPI(mux, "PUT", "/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.putTestAccount)
 	s.modelAPI(mux, "DELETE", "/{modelId}/marketplaces/{mp}/test-accounts/{customerId}", s.deleteTestAccount)
+	s.modelAPI(mux, "POST", "/{modelId}/certification", s.submitCertification)
+	s.modelAPI(mux, "POST", "/{modelId}/marketplaces/{mp}/certification", s.submitListing)
+	s.api(mux, "POST /api/v1/vendors/{vendorCode}/models/{modelId}/certification/approve", s.approveCertification, operator)
+	s.api(mux, "POST /api/v1/vendors/{vendorCode}/models/{modelId}/certification/reject", s.rejectCertification, operator)
 	s.modelAPI(mux, "GET", "/{modelId}/audit", s.modelAudit)
 	s.api(mux, "GET /api/v1/audit", s.listAudit, operator, vendor)
 

@@ -10,6 +10,8 @@ type listingJSON struct {
 	Status     string            `json:"status"`
 	DeviceName string            `json:"deviceName"`
 	SlotNames  map[string]string `json:"slotNames"`
+	// RejectReason is the operator's reason when the marketplace was rejected.
+	RejectReason string `json:"rejectReason"`
 }
 
 func listingOf(t *testing.T, e *env, key, modelID, mp string) listingJSON {
