@@ -259,8 +259,17 @@ type Link struct {
 	Status     string    `json:"status"`
 	Endpoints  int       `json:"endpoints"`
 	UpdatedAt  time.Time `json:"updatedAt"`
-	// GranteeToken identifies the customer to the vendor's cloud.
+	// GranteeToken identifies the customer to the vendor's cloud: the
+	// vendor's own access token when the customer signed in at the
+	// vendor, else one Replenish minted.
 	GranteeToken string `json:"-"`
+	// GranteeRefresh renews a vendor's GranteeToken once
+	// GranteeExpiresAt has passed; both are empty for a minted one.
+	GranteeRefresh   string    `json:"-"`
+	GranteeExpiresAt time.Time `json:"-"`
+	// AuthorizeURL is where the customer's browser goes to sign in at
+	// the vendor, while a link through the vendor's page is PENDING.
+	AuthorizeURL string `json:"authorizeUrl,omitempty"`
 }
 
 // Modes a customer chooses per slot.

@@ -13,6 +13,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"replenish"
@@ -27,49 +29,77 @@ type Service struct {
 	client  *http.Client
 	log     *slog.Logger
 	now     func() time.Time
+	// callbackURL is where vendors send the customer's browser back: the
+	// redirect_uri of every sign-in at a vendor's authorization page.
+	callbackURL string
+
+	// refreshing serialises refreshes of vendors' tokens: refresh tokens
+	// rotate, so two refreshes of the same one would lose the link.
+	refreshing sync.Mutex
 }
 
-// New returns a Service. client sends directives; its timeout bounds how
-// long a vendor's cloud may keep a customer waiting.
-func New(store storage.Store, gw *gateway.Service, client *http.Client, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: store, gateway: gw, client: client, log: log, now: now}
+// New returns a Service. client sends directives and calls vendors' token
+// URLs; its timeout bounds how long a vendor's cloud may keep a customer
+// waiting. baseURL is Replenish's public URL, which vendors redirect
+// customers' browsers back to.
+func New(store storage.Store, gw *gateway.Service, client *http.Client, log *slog.Logger, now func() time.Time, baseURL string) *Service {
+	return &Service{store: store, gateway: gw, client: client, log: log, now: now,
+		callbackURL: strings.TrimSuffix(baseURL, "/") + CallbackPath}
 }
 
-// Link links a customer's account with a vendor: it creates a one-time
-// authorization code and sends it to the vendor's skill endpoint in an
-// AcceptGrant directive, then asks for the customer's devices with a
-// Discover directive and stores them. No transaction is held while the
-// vendor is called, since the vendor calls back into the token endpoint.
+// Link starts linking a customer's account with a vendor. A vendor with
+// an OAuth authorization URL signs the customer in first: the link comes
+// back PENDING with the URL to send the customer's browser to, and
+// Finish completes it. Any other vendor is linked at once.
 func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error) {
 	var v replenish.Vendor
-	var link replenish.Link
+	err := s.store.Read(ctx, func(tx storage.Tx) error {
+		var err error
+		v, err = tx.Vendor(ctx, vendorCode)
+		return err
+	})
+	if err != nil {
+		return replenish.Link{}, err
+	}
+	if v.Settings.SkillEndpointURL == "" {
+		return replenish.Link{}, replenish.Errorf(replenish.EConflict, "vendor %s has no skill endpoint yet, so it cannot be linked", vendorCode)
+	}
+	if v.Settings.OAuthAuthorizationURL != "" {
+		return s.begin(ctx, v, customerID)
+	}
+	// Without the vendor's own sign-in, the grantee token is ours: an
+	// opaque name for the customer that only this vendor learns.
+	return s.complete(ctx, v, customerID, replenish.Link{GranteeToken: replenish.NewSecret("rg_")}, true)
+}
+
+// complete links a customer whose grantee token is known: it creates a
+// one-time authorization code and sends it to the vendor's skill
+// endpoint in an AcceptGrant directive, then asks for the customer's
+// devices with a Discover directive and stores them. grantee carries the
+// grantee token (and the vendor's refresh token and expiry, if any); when
+// minted is set the token is Replenish's own, and a customer linked
+// already keeps theirs. No transaction is held while the vendor is
+// called, since the vendor calls back into the token endpoint.
+func (s *Service) complete(ctx context.Context, v replenish.Vendor, customerID string, grantee replenish.Link, minted bool) (replenish.Link, error) {
+	link := replenish.Link{CustomerID: customerID, VendorCode: v.Code, Status: replenish.LinkPending,
+		GranteeToken: grantee.GranteeToken, GranteeRefresh: grantee.GranteeRefresh,
+		GranteeExpiresAt: grantee.GranteeExpiresAt, UpdatedAt: s.now()}
 	var wasLinked bool
 	code := replenish.NewSecret("ANcode")
-	now := s.now()
 	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		var err error
-		if v, err = tx.Vendor(ctx, vendorCode); err != nil {
-			return err
-		}
-		if v.Settings.SkillEndpointURL == "" {
-			return replenish.Errorf(replenish.EConflict, "vendor %s has no skill endpoint yet, so it cannot be linked", vendorCode)
-		}
-		if v.Settings.OAuthAuthorizationURL != "" {
-			return replenish.Errorf(replenish.EConflict, "vendor %s signs customers in through its own authorization page, which this version cannot do yet", vendorCode)
-		}
-		// Without the vendor's own sign-in, the grantee token is ours: an
-		// opaque name for the customer that only this vendor learns.
-		link = replenish.Link{CustomerID: customerID, VendorCode: vendorCode, Status: replenish.LinkPending,
-			GranteeToken: replenish.NewSecret("rg_"), UpdatedAt: now}
-		if old, err := tx.Link(ctx, customerID, vendorCode); err == nil && old.Status == replenish.LinkLinked {
+		old, err := tx.Link(ctx, customerID, v.Code)
+		wasLinked = err == nil && old.Status == replenish.LinkLinked
+		switch {
+		case wasLinked && minted:
 			// Linking again (to find new devices, say) keeps the link.
-			link.GranteeToken, link.Status, wasLinked = old.GranteeToken, replenish.LinkLinked, true
-		}
-		if err := tx.PutLink(ctx, link); err != nil {
-			return err
+			link.GranteeToken = old.GranteeToken
+		case !wasLinked:
+			if err := tx.PutLink(ctx, link); err != nil {
+				return err
+			}
 		}
 		return tx.InsertGrant(ctx, storage.Grant{Hash: replenish.HashSecret(code), Kind: storage.GrantCode,
-			VendorCode: vendorCode, CustomerID: customerID, ExpiresAt: now.Add(CodeLifetime)})
+			VendorCode: v.Code, CustomerID: customerID, ExpiresAt: link.UpdatedAt.Add(CodeLifetime)})
 	})
 	if err != nil {
 		return link, err
@@ -80,29 +110,33 @@ func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (repl
 		linkErr = s.discover(ctx, v, customerID, link.GranteeToken)
 	}
 	link.Status, link.UpdatedAt = replenish.LinkLinked, s.now()
-	if linkErr != nil && !wasLinked {
+	if linkErr != nil {
 		link.Status = replenish.LinkFailed
 	}
 	err = s.store.Write(ctx, func(tx storage.Tx) error {
-		if err := tx.PutLink(ctx, link); err != nil {
-			return err
-		}
 		switch {
-		case link.Status == replenish.LinkFailed:
-			// Tokens the vendor got for a link that failed are of no use.
-			if err := tx.RevokeGrants(ctx, vendorCode, customerID, s.now()); err != nil {
+		case linkErr == nil:
+			if err := tx.PutLink(ctx, link); err != nil {
 				return err
 			}
-		case linkErr != nil:
+		case !wasLinked:
+			// Tokens the vendor got for a link that failed are of no use.
+			if err := tx.PutLink(ctx, link); err != nil {
+				return err
+			}
+			if err := tx.RevokeGrants(ctx, v.Code, customerID, s.now()); err != nil {
+				return err
+			}
+		default:
 			// A failed attempt to link again voids its own code and
-			// leaves the working link alone.
+			// leaves the working link, and its grantee token, alone.
 			_, err := tx.TakeGrant(ctx, replenish.HashSecret(code), storage.GrantCode, s.now())
 			if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
 				return err
 			}
 		}
 		var err error
-		link, err = tx.Link(ctx, customerID, vendorCode)
+		link, err = tx.Link(ctx, customerID, v.Code)
 		return err
 	})
 	if err != nil {
@@ -111,8 +145,10 @@ func (s *Service) Link(ctx context.Context, customerID, vendorCode string) (repl
 	return link, linkErr
 }
 
-// Unlink ends a customer's link with a vendor: its tokens stop working,
-// and later events with them are refused as from a disabled skill.
+// Unlink ends a customer's link with a vendor, at the customer's wish or
+// the vendor's: its tokens stop working, later events with them are
+// refused as from a disabled skill, and the vendor's own tokens for the
+// customer are forgotten.
 func (s *Service) Unlink(ctx context.Context, customerID, vendorCode string) error {
 	return s.store.Write(ctx, func(tx storage.Tx) error {
 		l, err := tx.Link(ctx, customerID, vendorCode)
@@ -120,6 +156,7 @@ func (s *Service) Unlink(ctx context.Context, customerID, vendorCode string) err
 			return err
 		}
 		l.Status, l.UpdatedAt = replenish.LinkUnlinked, s.now()
+		l.GranteeToken, l.GranteeRefresh, l.GranteeExpiresAt = "", "", time.Time{}
 		if err := tx.PutLink(ctx, l); err != nil {
 			return err
 		}

@@ -61,10 +61,11 @@ type Cloud struct {
 	mu       sync.Mutex
 	accounts map[string]*Account // by grantee token
 	order    []*Account
+	oauth    authServer // signs customers in; see oauth.go
 }
 
 // Account is one customer of the vendor, known by the grantee token
-// Replenish sent in AcceptGrant.
+// Replenish sent in AcceptGrant (or the account signed in, see oauth.go).
 type Account struct {
 	Grantee string
 	Devices []*Device
@@ -103,8 +104,11 @@ func (c *Cloud) Accounts() []*Account {
 }
 
 // ServeHTTP is the skill endpoint: it checks the signature, then answers
-// AcceptGrant and Discover.
+// AcceptGrant and Discover. The authorization server's routes come first.
 func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.serveOAuth(w, r) {
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
@@ -141,7 +145,7 @@ func (c *Cloud) acceptGrant(w http.ResponseWriter, ctx context.Context, h gatewa
 		Grantee struct{ Token string } `json:"grantee"`
 	}
 	json.Unmarshal(payload, &p)
-	a := &Account{Grantee: p.Grantee.Token}
+	a := &Account{Grantee: c.accountKey(p.Grantee.Token)}
 	err := a.exchange(ctx, c.cfg, url.Values{"grant_type": {"authorization_code"}, "code": {p.Grant.Code}})
 	if err != nil {
 		c.cfg.Log.Warn("accept grant failed", "err", err)
@@ -184,8 +188,9 @@ func (c *Cloud) discover(w http.ResponseWriter, h gateway.Header, payload json.R
 		Scope gateway.Scope `json:"scope"`
 	}
 	json.Unmarshal(payload, &p)
+	key := c.accountKey(p.Scope.Token)
 	c.mu.Lock()
-	a := c.accounts[p.Scope.Token]
+	a := c.accounts[key]
 	c.mu.Unlock()
 	endpoints := []gateway.DiscoveredEndpoint{}
 	if a != nil {

@@ -121,6 +121,15 @@ type Tx interface {
 	Grant(ctx context.Context, hash []byte, kind string) (Grant, error)
 	RevokeGrants(ctx context.Context, vendorCode, customerID string, now time.Time) error
 
+	// Sign-ins at a vendor's authorization page, by the hash of their
+	// state. LinkState returns one whether or not it is used or expired;
+	// UseLinkState marks an unused one used (a used one is not found);
+	// DeleteLinkStates drops those that expired before a time.
+	InsertLinkState(ctx context.Context, s LinkState) error
+	LinkState(ctx context.Context, hash []byte) (LinkState, error)
+	UseLinkState(ctx context.Context, hash []byte, now time.Time) error
+	DeleteLinkStates(ctx context.Context, expiredBefore time.Time) error
+
 	// Endpoints and their slots.
 	// PutEndpoint creates or updates the endpoint and its slots; slots of
 	// an existing endpoint keep their state and the customer's choices.
@@ -173,6 +182,18 @@ type Grant struct {
 	ExpiresAt  time.Time
 	UsedAt     time.Time
 	RevokedAt  time.Time
+}
+
+// LinkState is one customer's sign-in at a vendor's authorization page:
+// the hash of the state sent along, and the PKCE code verifier kept for
+// the exchange of the code that comes back.
+type LinkState struct {
+	Hash       []byte
+	CustomerID string
+	VendorCode string
+	Verifier   string
+	ExpiresAt  time.Time
+	UsedAt     time.Time
 }
 
 // Event is an accepted gateway event, kept as received.

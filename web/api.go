@@ -145,9 +145,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.modelAPI(mux, "GET", "/{modelId}/audit", s.modelAudit)
 	s.api(mux, "GET /api/v1/audit", s.listAudit, operator, vendor)
 
-	// Customers.
-	s.api(mux, "POST /api/v1/links", s.createLink, customer)
-	s.api(mux, "DELETE /api/v1/links/{vendorCode}", s.deleteLink, customer)
+	// Customers (their links, and the vendor's end of them, are in links.go).
 	s.api(mux, "GET /api/v1/endpoints", s.listEndpoints, customer)
 	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.putSubscription, customer)
 	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.putHousehold, customer)
@@ -312,32 +310,6 @@ func (s *Server) putVendor(w http.ResponseWriter, r *http.Request, p replenish.P
 		return err
 	}
 	return s.getVendor(w, r, p)
-}
-
-func (s *Server) createLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in struct {
-		VendorCode string `json:"vendorCode"`
-	}
-	if err := decode(w, r, &in); err != nil {
-		return err
-	}
-	if in.VendorCode == "" {
-		return replenish.FieldError("vendorCode", "required")
-	}
-	l, err := s.Linking.Link(r.Context(), p.CustomerID, in.VendorCode)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, l)
-	return nil
-}
-
-func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	if err := s.Linking.Unlink(r.Context(), p.CustomerID, r.PathValue("vendorCode")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }
 
 func (s *Server) listEndpoints(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {

@@ -68,9 +68,14 @@ func newEnv(t *testing.T) *env {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	gw := gateway.New(store, clk.Now)
+	// The server listens before the service is built: its URL is the
+	// base URL that vendors redirect customers back to.
+	hs := httptest.NewUnstartedServer(nil)
+	baseURL := "http://" + hs.Listener.Addr().String()
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Gateway: gw,
-		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now), Log: log}
-	hs := httptest.NewServer(srv.Handler())
+		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now, baseURL), Log: log}
+	hs.Config.Handler = srv.Handler()
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk}
 }

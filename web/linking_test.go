@@ -386,3 +386,65 @@ func TestLinkFailedRelinkKeepsTokens(t *testing.T) {
 	gwAccepted(t, w.e, w.tok.AccessToken, w.black("25"))
 	gwWantLevel(t, w, 25)
 }
+
+// TestLinkVendorRevokes: a vendor ends a customer's link from its side;
+// its tokens stop working as after the customer's own unlinking.
+func TestLinkVendorRevokes(t *testing.T) {
+	w := gwLinked(t)
+	e := w.e
+	gwAccepted(t, e, w.tok.AccessToken, w.black("30"))
+
+	// Only the vendor, and only for a customer it is linked with.
+	other := gwRegister(t, e)
+	for _, c := range []struct {
+		key, customerID string
+		status          int
+		code            string
+	}{
+		{w.c.APIKey, w.c.CustomerID, http.StatusForbidden, replenish.EForbidden},
+		{e.OperatorKey, w.c.CustomerID, http.StatusForbidden, replenish.EForbidden},
+		{other.APIKey, w.c.CustomerID, http.StatusNotFound, replenish.ENotFound},
+		{w.v.APIKey, "cu-nosuchcustomer", http.StatusNotFound, replenish.ENotFound},
+	} {
+		e.refused(c.status, c.code, "", "DELETE", "/api/v1/vendor/links/"+c.customerID, c.key, nil)
+	}
+	e.clock.Advance(time.Second)
+	gwAccepted(t, e, w.tok.AccessToken, w.black("29"))
+
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/vendor/links/"+w.c.CustomerID, w.v.APIKey, nil, nil)
+	e.clock.Advance(time.Second)
+	gwRefused(t, e, w.c, w.tok.AccessToken, w.black("5"), http.StatusForbidden, "SKILL_DISABLED_EXCEPTION")
+	status, out := gwTokenPost(t, e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.tok.RefreshToken},
+		"client_id": {w.v.ClientID}, "client_secret": {w.v.ClientSecret}}, nil)
+	if status != http.StatusBadRequest || out.Error != linking.ErrInvalidGrant {
+		t.Errorf("refresh after the vendor revoked: %d %+v, want 400 invalid_grant", status, out)
+	}
+	gwWantLevel(t, w, 29)
+	// Revoking twice is as good as once.
+	e.must(http.StatusNoContent, "DELETE", "/api/v1/vendor/links/"+w.c.CustomerID, w.v.APIKey, nil, nil)
+	// The customer may link again.
+	lkLink(t, e, w.c, w.v)
+}
+
+// TestLinkRefreshedTokens: an access token from a refresh expires an hour
+// after it was issued, like the first; the one it replaced keeps its own
+// hour, as Login with Amazon's do, and is then refused too.
+func TestLinkRefreshedTokens(t *testing.T) {
+	w := gwLinked(t)
+	e := w.e
+	e.clock.Advance(30 * time.Minute)
+	status, fresh := gwTokenPost(t, e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.tok.RefreshToken},
+		"client_id": {w.v.ClientID}, "client_secret": {w.v.ClientSecret}}, nil)
+	if status != http.StatusOK {
+		t.Fatalf("refresh: %d %+v", status, fresh)
+	}
+	gwAccepted(t, e, w.tok.AccessToken, w.black("40"))
+	e.clock.Advance(31 * time.Minute) // the first token is 61 minutes old
+	gwRefused(t, e, w.c, w.tok.AccessToken, w.black("39"), http.StatusUnauthorized, "INVALID_ACCESS_TOKEN_EXCEPTION")
+	gwAccepted(t, e, fresh.AccessToken, gwChange(replenish.NewUUID(), w.ep, fresh.AccessToken,
+		gwLevel("InkSensor.Black", "38", e.clock.Now())))
+	e.clock.Advance(30 * time.Minute) // the refreshed token is 61 minutes old
+	gwRefused(t, e, w.c, fresh.AccessToken, gwChange(replenish.NewUUID(), w.ep, fresh.AccessToken,
+		gwLevel("InkSensor.Black", "37", e.clock.Now())), http.StatusUnauthorized, "INVALID_ACCESS_TOKEN_EXCEPTION")
+	gwWantLevel(t, w, 38)
+}

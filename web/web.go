@@ -1,6 +1,6 @@
-// Package web is Replenish over HTTP: the JSON API, the event gateway and
-// the token endpoint, each in a routes file of its own, sharing one way to
-// decode requests and one way to write errors.
+// Package web is Replenish over HTTP: the JSON API, the event gateway,
+// the token endpoint and account linking, each in a routes file of its
+// own, sharing one way to decode requests and one way to write errors.
 package web
 
 import (
@@ -66,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	s.imageRoutes(mux)
 	s.gatewayRoutes(mux)
 	s.authRoutes(mux)
+	s.linkRoutes(mux)
 	return s.logged(mux)
 }
 

@@ -36,6 +36,8 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--db", "postgres://x/y"}, nil, "PostgreSQL is not supported yet", ""},
 		{[]string{"replenish", "serve", "--operator-key", "short"}, nil, "--operator-key: at least 16", ""},
 		{[]string{"replenish", "serve", "--addr", "nonsense"}, nil, "--addr", ""},
+		{[]string{"replenish", "serve", "--base-url", "replenish.example"}, nil, "--base-url", ""},
+		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_BASE_URL": "ftp://replenish.example"}, "--base-url", ""},
 		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_LOG_LEVEL": "LOUD"}, "REPLENISH_LOG_LEVEL", ""},
 		{[]string{"replenish", "serve", "--help"}, nil, "", "--gateway-rate"},
 		{[]string{"replenish", "serve", "--gateway-rate", "-1"}, nil, "--gateway-rate: 0 or more", ""},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -64,6 +65,12 @@ func (c *config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
 	}
+	if c.BaseURL != "" {
+		// Vendors redirect customers' browsers to it: it must be absolute.
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--base-url: %q is not an absolute http or https URL", c.BaseURL)
+		}
+	}
 	return nil
 }
 
@@ -107,16 +114,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if operatorKey != "" && cfg.OperatorKey == "" {
 		fmt.Fprintf(stdout, "Created the operator. Its API key, shown this once:\n\n    %s\n\n", operatorKey)
 	}
-	gw := gateway.New(store, now)
-	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
-	// A vendor's cloud gets 10 seconds per directive: it never keeps a
-	// customer waiting for long.
-	directives := &http.Client{Timeout: 10 * time.Second}
-	srv := &web.Server{
-		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
-		Linking: linking.New(store, gw, directives, log, now), Log: log,
-	}
-
+	// Listening comes before the services: the base URL, which vendors
+	// send customers' browsers back to, defaults to the listen address.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -124,6 +123,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	baseURL := cfg.BaseURL
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
+	}
+	gw := gateway.New(store, now)
+	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
+	// A vendor's cloud gets 10 seconds per directive or token request: it
+	// never keeps a customer waiting for long.
+	vendors := &http.Client{Timeout: 10 * time.Second}
+	srv := &web.Server{
+		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
+		Linking: linking.New(store, gw, vendors, log, now, baseURL), Log: log,
 	}
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

@@ -37,26 +37,29 @@ func (t *tx) Customer(ctx context.Context, customerID string) (replenish.Custome
 // Links and grants.
 
 func (t *tx) PutLink(ctx context.Context, l replenish.Link) error {
-	_, err := t.exec(ctx, "link", `INSERT INTO links (customer_id, vendor_code, status, grantee_token, updated_at)
-		VALUES (?, ?, ?, ?, ?)
+	_, err := t.exec(ctx, "link", `INSERT INTO links (customer_id, vendor_code, status, grantee_token,
+			grantee_refresh, grantee_expires_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, vendor_code) DO UPDATE SET status = excluded.status,
-			grantee_token = excluded.grantee_token, updated_at = excluded.updated_at`,
-		l.CustomerID, l.VendorCode, l.Status, l.GranteeToken, micros(l.UpdatedAt))
+			grantee_token = excluded.grantee_token, grantee_refresh = excluded.grantee_refresh,
+			grantee_expires_at = excluded.grantee_expires_at, updated_at = excluded.updated_at`,
+		l.CustomerID, l.VendorCode, l.Status, l.GranteeToken, l.GranteeRefresh, micros(l.GranteeExpiresAt),
+		micros(l.UpdatedAt))
 	return err
 }
 
 func (t *tx) Link(ctx context.Context, customerID, vendorCode string) (replenish.Link, error) {
 	l := replenish.Link{CustomerID: customerID, VendorCode: vendorCode}
-	var updated sql.NullInt64
-	err := t.tx.QueryRowContext(ctx, `SELECT status, grantee_token, updated_at,
+	var updated, expires sql.NullInt64
+	err := t.tx.QueryRowContext(ctx, `SELECT status, grantee_token, grantee_refresh, grantee_expires_at, updated_at,
 			(SELECT count(*) FROM endpoints e WHERE e.customer_id = l.customer_id AND e.vendor_code = l.vendor_code
 				AND e.deleted_at IS NULL)
 		FROM links l WHERE customer_id = ? AND vendor_code = ?`, customerID, vendorCode).
-		Scan(&l.Status, &l.GranteeToken, &updated, &l.Endpoints)
+		Scan(&l.Status, &l.GranteeToken, &l.GranteeRefresh, &expires, &updated, &l.Endpoints)
 	if err != nil {
 		return l, notFound(err, "link with "+vendorCode)
 	}
-	l.UpdatedAt = fromMicros(updated)
+	l.UpdatedAt, l.GranteeExpiresAt = fromMicros(updated), fromMicros(expires)
 	return l, nil
 }
 

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"TestAccounts", testTestAccounts},
 		{"Links", testLinks},
 		{"Grants", testGrants},
+		{"LinkStates", testLinkStates},
+		{"GranteeTokens", testGranteeTokens},
 		{"Endpoints", testEndpoints},
 		{"SlotState", testSlotState},
 		{"Events", testEvents},

@@ -1,0 +1,135 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"replenish"
+	"replenish/linking"
+)
+
+// linkRoutes are account linking: the customer's and the vendor's API
+// routes, and the page a vendor's sign-in sends the customer's browser
+// back to.
+func (s *Server) linkRoutes(mux *http.ServeMux) {
+	s.api(mux, "POST /api/v1/links", s.createLink, customer)
+	s.api(mux, "DELETE /api/v1/links/{vendorCode}", s.deleteLink, customer)
+	s.api(mux, "DELETE /api/v1/vendor/links/{customerId}", s.revokeLink, vendor)
+	mux.HandleFunc("GET "+linking.CallbackPath, s.linkCallback)
+}
+
+// createLink links at once (201), or answers 200 with the vendor's
+// authorization URL, where the customer's browser must go to sign in.
+func (s *Server) createLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	var in struct {
+		VendorCode string `json:"vendorCode"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.VendorCode == "" {
+		return replenish.FieldError("vendorCode", "required")
+	}
+	l, err := s.Linking.Link(r.Context(), p.CustomerID, in.VendorCode)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if l.AuthorizeURL != "" {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, l)
+	return nil
+}
+
+func (s *Server) deleteLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	if err := s.Linking.Unlink(r.Context(), p.CustomerID, r.PathValue("vendorCode")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeLink is the vendor ending a customer's link from its side.
+func (s *Server) revokeLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	if err := s.Linking.Unlink(r.Context(), r.PathValue("customerId"), p.VendorCode); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · Replenish</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:32rem;padding:0 1rem;line-height:1.5}
+h1{font-size:1.5rem}.ok{color:#075}.bad{color:#a20}</style></head>
+<body>
+<h1 id="title" class="{{if .OK}}ok{{else}}bad{{end}}">{{.Title}}</h1>
+<p id="message">{{.Message}}</p>
+<p id="next">{{.Next}}</p>
+</body></html>
+`))
+
+// linkCallback is where a vendor's sign-in page sends the customer's
+// browser back. Whatever happened, the customer gets a page that says it
+// and what to do next.
+func (s *Server) linkCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	done, err := s.Linking.Finish(r.Context(), linking.Callback{State: q.Get("state"), Code: q.Get("code"),
+		Error: q.Get("error"), ErrorDescription: q.Get("error_description")})
+	vendorName := done.VendorName
+	if vendorName == "" {
+		vendorName = "the vendor"
+	}
+	page := struct {
+		OK                   bool
+		Title, Message, Next string
+	}{}
+	status := http.StatusOK
+	switch {
+	case err == nil && done.Declined:
+		page.Title = "Not linked"
+		page.Message = "You chose not to let Replenish see your " + vendorName + " account. Nothing was changed."
+		page.Next = "To link it later, start again from Replenish. You can close this window."
+	case err == nil:
+		page.OK, page.Title = true, "Linked with "+vendorName
+		page.Message = devicesFound(done.Link.Endpoints)
+		page.Next = "Replenish will now watch their supplies. You can close this window."
+	default:
+		e, st := s.problem(r, err)
+		status = st
+		page.Message = e.Message
+		switch e.Code {
+		case replenish.EInvalid:
+			page.Title = "This link cannot be used"
+			if f, ok := e.Fields["state"]; ok {
+				page.Message = "The sign-in's state is " + f
+			}
+			page.Next = "Nothing was changed. Start linking again from Replenish."
+		case replenish.EVendor:
+			page.Title = "Linking with " + vendorName + " failed"
+			page.Next = "This is a problem at " + vendorName + ", not on your side. Try again from Replenish " +
+				"in a few minutes; if it keeps failing, contact " + vendorName + "."
+		default:
+			page.Title = "Linking failed"
+			page.Next = "Try again from Replenish in a few minutes."
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer") // the URL carries a code
+	w.WriteHeader(status)
+	callbackPage.Execute(w, page)
+}
+
+func devicesFound(n int) string {
+	switch n {
+	case 0:
+		return "No devices were found in your account yet. They appear in Replenish once the vendor reports them."
+	case 1:
+		return "1 device found."
+	}
+	return strconv.Itoa(n) + " devices found."
+}
