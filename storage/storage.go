@@ -163,6 +163,20 @@ type Tx interface {
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error
 	Feed(ctx context.Context, customerID string, limit int) ([]replenish.FeedEntry, error)
+
+	// Console users and their sessions (package users). Passwords are
+	// stored as encoded argon2id hashes, session tokens by SHA-256.
+	InsertUser(ctx context.Context, u replenish.User, passwordHash string) error
+	// UserByEmail returns the user and its password hash.
+	UserByEmail(ctx context.Context, email string) (replenish.User, string, error)
+	// Users lists the users of a vendor, or every user when vendorCode is "".
+	Users(ctx context.Context, vendorCode string) ([]replenish.User, error)
+	HasOperatorUser(ctx context.Context) (bool, error)
+	InsertSession(ctx context.Context, tokenHash []byte, userID string, now, expiresAt time.Time) error
+	// SessionUser returns the user of an unexpired session; an expired or
+	// unknown one is not found.
+	SessionUser(ctx context.Context, tokenHash []byte, now time.Time) (replenish.User, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
 }
 
 // Grant kinds.

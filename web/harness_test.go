@@ -18,6 +18,7 @@ import (
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/storage/sqldb"
+	"replenish/users"
 	"replenish/web"
 )
 
@@ -73,7 +74,8 @@ func newEnv(t *testing.T) *env {
 	hs := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + hs.Listener.Addr().String()
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Gateway: gw,
-		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now, baseURL), Log: log}
+		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now, baseURL),
+		Users:   users.New(store, clk.Now), Log: log}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -1,6 +1,7 @@
 // Package web is Replenish over HTTP: the JSON API, the event gateway,
-// the token endpoint and account linking, each in a routes file of its
-// own, sharing one way to decode requests and one way to write errors.
+// the token endpoint, account linking and the console's web pages, each
+// in a routes file of its own, sharing one way to decode requests and one
+// way to write errors.
 package web
 
 import (
@@ -23,6 +24,7 @@ import (
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/storage"
+	"replenish/users"
 )
 
 // MaxBody is the largest request body read, on every route (1 MiB).
@@ -35,7 +37,11 @@ type Server struct {
 	Customers *customers.Service
 	Gateway   *gateway.Service
 	Linking   *linking.Service
+	Users     *users.Service
 	Log       *slog.Logger
+	// BaseURL is the service's public URL; an https one makes the
+	// session cookie Secure even behind a proxy that ends TLS.
+	BaseURL string
 
 	// apiPatterns are the API routes registered, for the OpenAPI check.
 	apiPatterns []string
@@ -67,6 +73,8 @@ func (s *Server) Handler() http.Handler {
 	s.gatewayRoutes(mux)
 	s.authRoutes(mux)
 	s.linkRoutes(mux)
+	s.userAPIRoutes(mux)
+	s.pageRoutes(mux)
 	return s.logged(mux)
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"replenish"
 )
 
 const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
@@ -33,6 +35,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		cfg.OperatorKey = "rk_op_demo_" + fmt.Sprint(time.Now().UnixNano())
 	}
 	o.OperatorKey = cfg.OperatorKey
+	// Console users to sign in with, new at every run like the database.
+	cfg.OperatorEmail, cfg.OperatorPassword = "operator@demo.example", replenish.NewID("", 16)
+	o.VendorEmail, o.VendorPassword = "vendor@demo.example", replenish.NewID("", 16)
 	if err := o.validate(); err != nil {
 		return err
 	}
@@ -56,7 +61,9 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	case url = <-ready:
 	}
-	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n\n", url, cfg.DB, cfg.OperatorKey)
+	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n", url, cfg.DB, cfg.OperatorKey)
+	fmt.Fprintf(stdout, "  console  %s/console/ signs in\n    operator %s  password %s\n    vendor   %s  password %s\n\n",
+		url, cfg.OperatorEmail, cfg.OperatorPassword, o.VendorEmail, o.VendorPassword)
 
 	o.URL = url
 	if err := simulate(ctx, o, stdout, log); err != nil {

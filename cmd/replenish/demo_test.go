@@ -58,7 +58,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo: %v", err)
 	}
 	text := out.String()
-	for _, want := range []string{"LOW_SUPPLY", "ORDER_PLACED", "mode AUTO", "mode NOTIFY", "Replenish keeps serving at http://127.0.0.1:"} {
+	for _, want := range []string{"LOW_SUPPLY", "ORDER_PLACED", "mode AUTO", "mode NOTIFY", "Replenish keeps serving at http://127.0.0.1:",
+		"/console/ signs in", "operator operator@demo.example  password ", "vendor   vendor@demo.example  password "} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -25,6 +26,7 @@ Commands:
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
   bench     measure how many events per second the gateway takes
+  user      add a user who signs in to the console's web pages
   version   print the version
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
@@ -54,6 +56,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "replenish", versionString())
 		return nil

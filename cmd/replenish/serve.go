@@ -13,11 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"replenish"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/storage/sqldb"
+	"replenish/users"
 	"replenish/web"
 )
 
@@ -28,12 +30,16 @@ type config struct {
 	DB          string
 	BaseURL     string
 	OperatorKey string
-	LogLevel    slog.Level
 	// GatewayRate and GatewayBurst bound each vendor's events: a token
 	// bucket of GatewayRate events per second, GatewayBurst at once. A
 	// rate of 0 sets no limit.
 	GatewayRate  float64
 	GatewayBurst int
+	// OperatorEmail and OperatorPassword make the operator's first console
+	// user when there is none yet.
+	OperatorEmail    string
+	OperatorPassword string
+	LogLevel         slog.Level
 }
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
@@ -41,6 +47,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.DB, "db", dbDefault, "the SQLite database `file` (created when missing)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "the public `URL` of the service (default http:// + the listen address)")
 	fs.StringVar(&c.OperatorKey, "operator-key", "", "the operator's API `key` at first start (default: generated and printed once)")
+	fs.StringVar(&c.OperatorEmail, "operator-email", "", "the e-mail `address` of the operator's first console user, made when there is none")
+	fs.StringVar(&c.OperatorPassword, "operator-password", "", "that user's `password` (prefer REPLENISH_OPERATOR_PASSWORD: a flag shows in the process list)")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
 	fs.Float64Var(&c.GatewayRate, "gateway-rate", 1000, "events per second each vendor may send to the gateway, on average (`rate`; 0: no limit)")
 	fs.IntVar(&c.GatewayBurst, "gateway-burst", 2000, "events each vendor may send at once, above its rate (`count`)")
@@ -61,6 +69,9 @@ func (c *config) validate() error {
 	}
 	if c.GatewayRate > 0 && c.GatewayBurst < 1 {
 		return errors.New("--gateway-burst: at least 1 event")
+	}
+	if (c.OperatorEmail == "") != (c.OperatorPassword == "") {
+		return errors.New("--operator-email and --operator-password: give both or neither")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -114,6 +125,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if operatorKey != "" && cfg.OperatorKey == "" {
 		fmt.Fprintf(stdout, "Created the operator. Its API key, shown this once:\n\n    %s\n\n", operatorKey)
 	}
+	us := users.New(store, now)
+	if err := firstOperator(ctx, us, cfg, stdout); err != nil {
+		return err
+	}
 	// Listening comes before the services: the base URL, which vendors
 	// send customers' browsers back to, defaults to the listen address.
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -131,7 +146,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	vendors := &http.Client{Timeout: 10 * time.Second}
 	srv := &web.Server{
 		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
-		Linking: linking.New(store, gw, vendors, log, now, baseURL), Log: log,
+		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
 	}
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -154,5 +169,26 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	return nil
+}
+
+// firstOperator makes the operator's first console user from the
+// configuration when there is none, or says how to make one.
+func firstOperator(ctx context.Context, us *users.Service, cfg config, stdout io.Writer) error {
+	has, err := us.HasOperator(ctx)
+	if err != nil || has {
+		return err
+	}
+	if cfg.OperatorEmail == "" {
+		fmt.Fprintf(stdout, "No operator can sign in to the console yet: run\n\n"+
+			"    replenish user add --db %s --email you@example.com --role operator\n\n"+
+			"or start with REPLENISH_OPERATOR_EMAIL and REPLENISH_OPERATOR_PASSWORD.\n\n", cfg.DB)
+		return nil
+	}
+	_, err = us.Create(ctx, users.NewUser{Email: cfg.OperatorEmail, Password: cfg.OperatorPassword, Role: replenish.RoleOperator})
+	if err != nil {
+		return fmt.Errorf("the first operator user (--operator-email, --operator-password): %w", err)
+	}
+	fmt.Fprintf(stdout, "Created the operator's console user %s.\n", cfg.OperatorEmail)
 	return nil
 }

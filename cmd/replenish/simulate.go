@@ -30,6 +30,9 @@ type simOptions struct {
 	Duration    time.Duration
 	Threshold   float64
 	Seed        uint64
+	// VendorEmail and VendorPassword, when set, give the simulated vendor
+	// a console user, so that the demo's reader can sign in as the vendor.
+	VendorEmail, VendorPassword string
 }
 
 func (o *simOptions) flags(fs interface {
@@ -111,6 +114,14 @@ func simulate(ctx context.Context, o simOptions, out io.Writer, log *slog.Logger
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("registering the simulated vendor: %w", err)
+	}
+	if o.VendorEmail != "" {
+		err := api.Do(ctx, "POST", "/api/v1/vendors/"+v.VendorCode+"/users", o.OperatorKey,
+			map[string]string{"email": o.VendorEmail, "password": o.VendorPassword}, nil)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("adding the simulated vendor's console user: %w", err)
+		}
 	}
 	cloud := simulator.NewCloud(simulator.Config{
 		ReplenishURL: api.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret, SigningSecret: v.SigningSecret,

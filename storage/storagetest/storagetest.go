@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GroupCanceled", testGroupCanceled},
 		{"DeleteEndpoint", testDeleteEndpoint},
 		{"HouseholdChanges", testHouseholdChanges},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })

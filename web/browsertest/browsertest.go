@@ -141,7 +141,7 @@ func (b *Browser) WaitFor(sel string) {
 // order, and returns its path.
 func (b *Browser) Shot(name string) string {
 	b.t.Helper()
-	png := get(b, chromedp.FullScreenshot(90))
+	png := get(b, chromedp.FullScreenshot(100)) // 100 is PNG; any other quality is JPEG
 	b.step++
 	path := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.step, name))
 	if err := os.WriteFile(path, png, 0o644); err != nil {

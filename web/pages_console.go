@@ -1,0 +1,583 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"replenish"
+	"replenish/catalog"
+	"replenish/console"
+	"replenish/measure"
+	"replenish/storage"
+	"replenish/users"
+)
+
+// consolePages are the Dash console's web pages: the vendor's wizard over
+// the five steps of registering a device model, and the operator's review
+// queues, catalog and vendors. Every change goes through the same service
+// methods as the JSON API.
+func (s *Server) consolePages(mux *http.ServeMux) {
+	// Vendors.
+	mux.HandleFunc("GET /console/models", s.signedIn(s.modelsPage, vendor))
+	mux.HandleFunc("POST /console/models", s.signedIn(s.createModelForm, vendor))
+	mux.HandleFunc("GET /console/models/{modelId}", s.signedIn(s.modelStart, vendor))
+	mux.HandleFunc("GET /console/models/{modelId}/{step}", s.signedIn(s.modelStep, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/marketplaces", s.signedIn(s.addMarketplaceForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/slots", s.signedIn(s.addSlotForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/slots/{slotId}/category", s.signedIn(s.slotCategoryForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/slots/{slotId}/products/{mp}", s.signedIn(s.slotProductsForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/requests", s.signedIn(s.requestsForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/test-accounts", s.signedIn(s.testAccountForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/test-accounts/remove", s.signedIn(s.removeTestAccountForm, vendor))
+	mux.HandleFunc("GET /console/settings", s.signedIn(s.settingsPage, vendor))
+	mux.HandleFunc("POST /console/settings", s.signedIn(s.settingsForm, vendor))
+
+	// The operator.
+	mux.HandleFunc("GET /console/operator/requests", s.signedIn(s.reviewPage, operator))
+	mux.HandleFunc("POST /console/operator/requests/{requestId}/assign", s.signedIn(s.assignForm, operator))
+	mux.HandleFunc("POST /console/operator/requests/{requestId}/reject", s.signedIn(s.rejectForm, operator))
+	mux.HandleFunc("GET /console/operator/catalog", s.signedIn(s.catalogPage, operator))
+	mux.HandleFunc("POST /console/operator/products", s.signedIn(s.productForm, operator))
+	mux.HandleFunc("GET /console/operator/vendors", s.signedIn(s.vendorsPage, operator))
+	mux.HandleFunc("POST /console/operator/vendors", s.signedIn(s.createVendorForm, operator))
+	mux.HandleFunc("POST /console/operator/users", s.signedIn(s.vendorUserForm, operator))
+}
+
+// The vendor's pages.
+
+func (s *Server) modelsPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showModels(w, r, u, &page{})
+}
+
+func (s *Server) showModels(w http.ResponseWriter, r *http.Request, u replenish.User, p *page) error {
+	ms, err := s.Console.Models(r.Context(), u.VendorCode)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Data = "Device models", ms
+	s.render(w, r, p.statusOr(http.StatusOK), "models", p)
+	return nil
+}
+
+func (s *Server) createModelForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	in := console.NewModel{Kind: r.PostForm.Get("kind"), Name: r.PostForm.Get("name"),
+		ModelID: strings.TrimSpace(r.PostForm.Get("modelId")), DeviceType: strings.TrimSpace(r.PostForm.Get("deviceType"))}
+	m, err := s.Console.CreateModel(r.Context(), u.Principal(), u.VendorCode, in)
+	if err != nil {
+		s.refuseWith(w, r, "create-model", err, func(p *page) error { return s.showModels(w, r, u, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/models/"+m.ModelID+"/customize", "created")
+	return nil
+}
+
+// refuseWith shows a refused form on the page that show renders: input
+// errors by their fields, anything else as the error page.
+func (s *Server) refuseWith(w http.ResponseWriter, r *http.Request, formID string, err error, show func(p *page) error) {
+	e, status := s.problem(r, err)
+	if status >= 500 || status == http.StatusNotFound || status == http.StatusForbidden {
+		s.errorPage(w, r, err)
+		return
+	}
+	p := &page{Problem: e.Message, FormID: formID, Fields: e.Fields, Form: r.PostForm, status: status}
+	if err := show(p); err != nil {
+		s.errorPage(w, r, err)
+	}
+}
+
+// The wizard's steps, in the order of the console's five steps, then the
+// certification.
+var modelSteps = []struct{ Path, Name string }{
+	{"customize", "2. Customize"},
+	{"consumables", "3. Consumables"},
+	{"requests", "4. Replenishment IDs"},
+	{"test-accounts", "5. Test accounts"},
+	{"certification", "Certification"},
+}
+
+// modelView is what the wizard's pages show.
+type modelView struct {
+	Model        replenish.Model
+	Step         string
+	Steps        []struct{ Path, Name string }
+	Marketplaces []replenish.Marketplace
+	Categories   []string
+	TestAccounts map[string][]string
+}
+
+func (s *Server) modelStart(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	http.Redirect(w, r, "/console/models/"+r.PathValue("modelId")+"/customize", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) modelStep(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showStep(w, r, u, r.PathValue("step"), &page{})
+}
+
+// showStep renders one step of the wizard for the model in the path.
+func (s *Server) showStep(w http.ResponseWriter, r *http.Request, u replenish.User, step string, p *page) error {
+	if !slices.ContainsFunc(modelSteps, func(st struct{ Path, Name string }) bool { return st.Path == step }) {
+		return replenish.Errorf(replenish.ENotFound, "no step %s", step)
+	}
+	ctx := r.Context()
+	m, err := s.Console.Model(ctx, u.VendorCode, r.PathValue("modelId"))
+	if err != nil {
+		return err
+	}
+	mps, err := s.Console.Marketplaces(ctx)
+	if err != nil {
+		return err
+	}
+	v := &modelView{Model: m, Step: step, Steps: modelSteps, Marketplaces: mps, Categories: catalog.Categories}
+	if step == "test-accounts" {
+		v.TestAccounts = map[string][]string{}
+		for _, mp := range m.Marketplaces {
+			if v.TestAccounts[mp], err = s.Console.TestAccounts(ctx, u.VendorCode, m.ModelID, mp); err != nil {
+				return err
+			}
+		}
+	}
+	p.Title, p.Data = m.Name, v
+	s.render(w, r, p.statusOr(http.StatusOK), "model-"+step, p)
+	return nil
+}
+
+// onStep runs change for the model in the path and goes back to step:
+// with a notice when it worked, with the refused form when it did not.
+func (s *Server) onStep(w http.ResponseWriter, r *http.Request, u replenish.User, step, formID, done string, change func() error) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		s.refuseWith(w, r, formID, err, func(p *page) error { return s.showStep(w, r, u, step, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/models/"+r.PathValue("modelId")+"/"+step, done)
+	return nil
+}
+
+func (s *Server) addMarketplaceForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "customize", "add-marketplace", "added", func() error {
+		mp := r.PostForm.Get("marketplace")
+		if mp == "" {
+			return replenish.FieldError("marketplace", "choose a marketplace")
+		}
+		_, err := s.Console.AddMarketplace(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), mp)
+		return err
+	})
+}
+
+func (s *Server) addSlotForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "consumables", "add-slot", "added", func() error {
+		_, err := s.Console.AddSlot(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"),
+			strings.TrimSpace(r.PostForm.Get("slotId")), r.PostForm.Get("category"))
+		return err
+	})
+}
+
+func (s *Server) slotCategoryForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	slot := r.PathValue("slotId")
+	return s.onStep(w, r, u, "consumables", "category-"+slot, "saved", func() error {
+		_, err := s.Console.SetSlotCategory(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), slot, r.PostForm.Get("category"))
+		return err
+	})
+}
+
+func (s *Server) slotProductsForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	slot, mp := r.PathValue("slotId"), r.PathValue("mp")
+	return s.onStep(w, r, u, "consumables", "products-"+slot+"-"+mp, "saved", func() error {
+		var ids []string
+		for _, id := range strings.FieldsFunc(r.PostForm.Get("productIds"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' }) {
+			ids = append(ids, id)
+		}
+		_, err := s.Console.SetSlotProducts(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), slot, mp, ids)
+		return fieldsOf(err, "productIds")
+	})
+}
+
+// fieldsOf folds the field errors of a list ("productIds[1]") into the
+// one input that holds the list.
+func fieldsOf(err error, input string) error {
+	e, ok := err.(*replenish.Error)
+	if !ok || len(e.Fields) == 0 {
+		return err
+	}
+	out := &replenish.Error{Code: e.Code, Message: e.Message, Fields: map[string]string{}, Err: e.Err}
+	for k, v := range e.Fields {
+		if strings.HasPrefix(k, input+"[") {
+			k = input
+		}
+		if out.Fields[k] != "" {
+			v = out.Fields[k] + "; " + v
+		}
+		out.Fields[k] = v
+	}
+	return out
+}
+
+// requestInputs names the inputs of the request form's nested fields.
+var requestInputs = map[string]string{"measurement.type": "measurementType", "measurement.unit": "measurementUnit"}
+
+// requestsForm saves the replenishment-ID requests of every slot that can
+// still change, from one form whose fields are named <slotId>.<field>,
+// and with "Submit all" then submits them together. Slots left blank are
+// skipped when saving; submitting names them.
+func (s *Server) requestsForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	submit := r.PostForm.Get("action") == "submit"
+	done := "draft"
+	if submit {
+		done = "submitted"
+	}
+	return s.onStep(w, r, u, "requests", "requests", done, func() error {
+		ctx, by, modelID := r.Context(), u.Principal(), r.PathValue("modelId")
+		m, err := s.Console.Model(ctx, u.VendorCode, modelID)
+		if err != nil {
+			return err
+		}
+		f := replenish.Fields{}
+		for _, sl := range m.Slots {
+			if sl.Request != nil && sl.Request.Status == replenish.RequestAssigned {
+				continue
+			}
+			in := console.RequestInput{
+				SensorType: r.PostForm.Get(sl.SlotID + ".sensorType"),
+				Measurement: replenish.Measurement{Type: measure.Type(r.PostForm.Get(sl.SlotID + ".measurementType")),
+					Unit: measure.Unit(strings.TrimSpace(r.PostForm.Get(sl.SlotID + ".measurementUnit")))},
+				Description: r.PostForm.Get(sl.SlotID + ".description"),
+			}
+			if sl.Request == nil && in == (console.RequestInput{}) {
+				continue
+			}
+			_, err := s.Console.PutRequest(ctx, by, u.VendorCode, modelID, sl.SlotID, in)
+			var e *replenish.Error
+			switch {
+			case err == nil:
+			case errors.As(err, &e) && e.Code == replenish.EInvalid && len(e.Fields) > 0:
+				for k, v := range e.Fields {
+					if input, ok := requestInputs[k]; ok {
+						k = input
+					}
+					f.Add(sl.SlotID+"."+k, v)
+				}
+			default:
+				return err
+			}
+		}
+		if err := f.Err(); err != nil || !submit {
+			return err
+		}
+		_, err = s.Console.SubmitRequests(ctx, by, u.VendorCode, modelID)
+		var e *replenish.Error
+		if errors.As(err, &e) && len(e.Fields) > 0 {
+			// slots.<slotId>.<field> is shown by the slot's inputs.
+			fields := map[string]string{}
+			for k, v := range e.Fields {
+				fields[strings.TrimPrefix(k, "slots.")] = v
+			}
+			return &replenish.Error{Code: e.Code, Message: e.Message, Fields: fields}
+		}
+		return err
+	})
+}
+
+func (s *Server) testAccountForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "test-accounts", "add-test-account", "added", func() error {
+		mp, id := r.PostForm.Get("marketplace"), strings.TrimSpace(r.PostForm.Get("customerId"))
+		if id == "" {
+			return replenish.FieldError("customerId", "required: the customer ID from the customer's profile page")
+		}
+		err := s.Console.PutTestAccount(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), mp, id)
+		var e *replenish.Error
+		if errors.As(err, &e) && (e.Code == replenish.ENotFound || e.Code == replenish.EConflict) {
+			// Not a missing page: the typed customer or marketplace is
+			// unknown, or the marketplace is full; say so by the input.
+			code := e.Code
+			if code == replenish.ENotFound {
+				code = replenish.EInvalid
+			}
+			return &replenish.Error{Code: code, Message: e.Message, Fields: map[string]string{"customerId": e.Message}}
+		}
+		return err
+	})
+}
+
+func (s *Server) removeTestAccountForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "test-accounts", "remove-test-account", "removed", func() error {
+		return s.Console.DeleteTestAccount(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"),
+			r.PostForm.Get("marketplace"), r.PostForm.Get("customerId"))
+	})
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showSettings(w, r, u, &page{})
+}
+
+func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, u replenish.User, p *page) error {
+	v, err := s.Console.Vendor(r.Context(), u.VendorCode)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Data = "Settings", v
+	s.render(w, r, p.statusOr(http.StatusOK), "settings", p)
+	return nil
+}
+
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	in := replenish.VendorSettings{
+		SkillEndpointURL: strings.TrimSpace(r.PostForm.Get("skillEndpointUrl")), WebhookURL: strings.TrimSpace(r.PostForm.Get("webhookUrl")),
+		OAuthAuthorizationURL: strings.TrimSpace(r.PostForm.Get("oauthAuthorizationUrl")),
+		OAuthTokenURL:         strings.TrimSpace(r.PostForm.Get("oauthTokenUrl")),
+		OAuthClientID:         strings.TrimSpace(r.PostForm.Get("oauthClientId")), OAuthClientSecret: r.PostForm.Get("oauthClientSecret"),
+		AllowedExitURIs: strings.Fields(r.PostForm.Get("allowedExitUris")),
+	}
+	if _, err := s.Console.PutVendorSettings(r.Context(), u.VendorCode, in); err != nil {
+		s.refuseWith(w, r, "settings", fieldsOf(err, "allowedExitUris"), func(p *page) error { return s.showSettings(w, r, u, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/settings", "saved")
+	return nil
+}
+
+// The operator's pages.
+
+// reviewView is the operator's queue of replenishment-ID requests.
+type reviewView struct {
+	Submitted []replenish.Request
+	Decided   []replenish.Request
+}
+
+func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showReview(w, r, &page{})
+}
+
+func (s *Server) showReview(w http.ResponseWriter, r *http.Request, p *page) error {
+	all, err := s.Console.Requests(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	v := reviewView{}
+	for _, rq := range all {
+		switch rq.Status {
+		case replenish.RequestSubmitted:
+			v.Submitted = append(v.Submitted, rq)
+		case replenish.RequestAssigned, replenish.RequestRejected:
+			v.Decided = append(v.Decided, rq)
+		}
+	}
+	p.Title, p.Data = "Replenishment-ID requests", v
+	s.render(w, r, p.statusOr(http.StatusOK), "operator-requests", p)
+	return nil
+}
+
+// onReview runs decide on the request in the path and goes back to the queue.
+func (s *Server) onReview(w http.ResponseWriter, r *http.Request, formID, done string, decide func(id string) error) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := decide(r.PathValue("requestId")); err != nil {
+		s.refuseWith(w, r, formID, err, func(p *page) error { return s.showReview(w, r, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/operator/requests", done)
+	return nil
+}
+
+func (s *Server) assignForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onReview(w, r, "assign-"+r.PathValue("requestId"), "assigned", func(id string) error {
+		a := console.Assignment{Policy: r.PostForm.Get("policy")}
+		if t := strings.TrimSpace(r.PostForm.Get("threshold")); t != "" {
+			v, err := strconv.ParseFloat(t, 64)
+			if err != nil {
+				return replenish.FieldError("threshold", "must be a number, such as 10 or 2.5")
+			}
+			a.Threshold = &v
+		}
+		_, err := s.Console.Assign(r.Context(), u.Principal(), id, a)
+		return err
+	})
+}
+
+func (s *Server) rejectForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onReview(w, r, "reject-"+r.PathValue("requestId"), "rejected", func(id string) error {
+		_, err := s.Console.Reject(r.Context(), u.Principal(), id, r.PostForm.Get("reason"))
+		return err
+	})
+}
+
+// catalogView is the operator's catalog: marketplaces and products.
+type catalogView struct {
+	Marketplaces []replenish.Marketplace
+	Products     []replenish.Product
+	Categories   []string
+	Edit         replenish.Product
+}
+
+func (s *Server) catalogPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showCatalog(w, r, &page{})
+}
+
+func (s *Server) showCatalog(w http.ResponseWriter, r *http.Request, p *page) error {
+	ctx := r.Context()
+	mps, err := s.Console.Marketplaces(ctx)
+	if err != nil {
+		return err
+	}
+	v := catalogView{Marketplaces: mps, Categories: catalog.Categories}
+	if v.Products, err = s.products(r); err != nil {
+		return err
+	}
+	for _, pr := range v.Products {
+		if pr.ProductID == r.URL.Query().Get("edit") {
+			v.Edit = pr
+		}
+	}
+	p.Title, p.Data = "Catalog", v
+	s.render(w, r, p.statusOr(http.StatusOK), "operator-catalog", p)
+	return nil
+}
+
+// products lists the catalog's products.
+func (s *Server) products(r *http.Request) (ps []replenish.Product, err error) {
+	err = s.Store.Read(r.Context(), func(tx storage.Tx) error {
+		ps, err = tx.Products(r.Context())
+		return err
+	})
+	return ps, err
+}
+
+// productForm adds a product, or sets its details and its offer in one
+// marketplace, keeping its offers in the others.
+func (s *Server) productForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	in := replenish.Product{ProductID: strings.TrimSpace(f.Get("productId")), Category: f.Get("category"), PackUnit: f.Get("packUnit")}
+	err := func() error {
+		q, err := strconv.ParseFloat(strings.TrimSpace(f.Get("packQuantity")), 64)
+		if err != nil {
+			return replenish.FieldError("packQuantity", "must be a number, such as 20")
+		}
+		in.PackQuantity = q
+		ps, err := s.products(r)
+		if err != nil {
+			return err
+		}
+		in.Offers = map[string]replenish.Offer{}
+		for _, pr := range ps {
+			if pr.ProductID == in.ProductID {
+				for mp, o := range pr.Offers {
+					in.Offers[mp] = o
+				}
+			}
+		}
+		mp := f.Get("marketplace")
+		in.Offers[mp] = replenish.Offer{Title: f.Get("title"), Price: strings.TrimSpace(f.Get("price")),
+			Currency: f.Get("currency"), Available: f.Get("available") == "on"}
+		err = s.Console.PutProduct(r.Context(), in)
+		var e *replenish.Error
+		if errors.As(err, &e) && len(e.Fields) > 0 {
+			// The form has one offer's inputs: name them, not offers.<mp>.<input>.
+			fields := map[string]string{}
+			for k, v := range e.Fields {
+				k = strings.TrimPrefix(k, "offers."+mp+".")
+				if k == "offers."+mp {
+					k = "marketplace"
+				}
+				fields[k] = v
+			}
+			return &replenish.Error{Code: e.Code, Message: e.Message, Fields: fields}
+		}
+		return err
+	}()
+	if err != nil {
+		s.refuseWith(w, r, "product", err, func(p *page) error { return s.showCatalog(w, r, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/operator/catalog", "saved")
+	return nil
+}
+
+// vendorsView is the operator's vendors page.
+type vendorsView struct {
+	Users []replenish.User
+	// Created is a vendor created just now, with its secrets shown once.
+	Created *console.NewVendor
+}
+
+func (s *Server) vendorsPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showVendors(w, r, &page{})
+}
+
+func (s *Server) showVendors(w http.ResponseWriter, r *http.Request, p *page) error {
+	us, err := s.Users.Users(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	v, _ := p.Data.(*vendorsView)
+	if v == nil {
+		v = &vendorsView{}
+	}
+	v.Users = us
+	p.Title, p.Data = "Vendors", v
+	s.render(w, r, p.statusOr(http.StatusOK), "operator-vendors", p)
+	return nil
+}
+
+// createVendorForm creates a vendor and its first user, and shows the
+// vendor's secrets this once.
+func (s *Server) createVendorForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	code := strings.TrimSpace(r.PostForm.Get("vendorCode"))
+	first := users.NewUser{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
+		Role: replenish.RoleVendor, VendorCode: code}
+	refuse := func(err error) error {
+		r.PostForm.Del("password")
+		s.refuseWith(w, r, "create-vendor", err, func(p *page) error { return s.showVendors(w, r, p) })
+		return nil
+	}
+	// The user's fields are checked first, so that a refusal leaves no
+	// vendor without a user behind.
+	if err := users.Check(first); err != nil {
+		return refuse(err)
+	}
+	nv, err := s.Console.CreateVendor(r.Context(), code, r.PostForm.Get("name"))
+	if err != nil {
+		return refuse(err)
+	}
+	if _, err := s.Users.Create(r.Context(), first); err != nil {
+		// The vendor exists; its user can be added below with another e-mail.
+		return refuse(err)
+	}
+	return s.showVendors(w, r, &page{Notice: "Vendor " + nv.VendorCode + " created with its first user.", Data: &vendorsView{Created: &nv}})
+}
+
+// vendorUserForm adds a user to an existing vendor.
+func (s *Server) vendorUserForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	_, err := s.Users.Create(r.Context(), users.NewUser{Email: r.PostForm.Get("email"), Password: r.PostForm.Get("password"),
+		Role: replenish.RoleVendor, VendorCode: strings.TrimSpace(r.PostForm.Get("vendorCode"))})
+	if err != nil {
+		r.PostForm.Del("password")
+		s.refuseWith(w, r, "add-user", err, func(p *page) error { return s.showVendors(w, r, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/operator/vendors", "added")
+	return nil
+}
