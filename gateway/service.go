@@ -118,6 +118,11 @@ func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 		if sl == nil {
 			return nil, invalid(instanceField, "endpoint "+e.EndpointID+" has no inventory sensor "+l.Instance)
 		}
+		if sl.SensorType == "" {
+			// The slot's request is gone: its replenishment ID was retired.
+			return nil, invalid(instanceField, "the replenishment ID "+sl.ReplenishmentID+" of sensor "+l.Instance+
+				" was retired: its slot was removed from the model")
+		}
 		if sl.SensorType != sensorType {
 			return nil, invalid(instanceField, fmt.Sprintf("sensor %s is a %s sensor (%s), not %s",
 				l.Instance, sl.SensorType, SensorInterface[sl.SensorType], what))
@@ -385,6 +390,7 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 		return err
 	}
 	models := map[string]replenish.Model{}
+	allowed := map[string]bool{} // models this customer may discover
 	for i, de := range es {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		e := replenish.Endpoint{EndpointID: de.EndpointID, VendorCode: vendorCode, CustomerID: customerID, FriendlyName: de.FriendlyName}
@@ -395,6 +401,16 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 			cf := fmt.Sprintf("%s.capabilities[%d]", f, j)
 			rid := capa.Configuration.Replenishment.Value
 			req, err := tx.RequestByReplenishmentID(ctx, rid)
+			if replenish.ErrorCode(err) == replenish.ENotFound {
+				retired, err := tx.IsRetired(ctx, rid)
+				if err != nil {
+					return err
+				}
+				if retired {
+					return invalid(cf+".configuration.replenishment.value", "replenishment ID "+rid+
+						" was retired: its slot was removed from the model; update the device's firmware or configuration")
+				}
+			}
 			if replenish.ErrorCode(err) == replenish.ENotFound || (err == nil && req.Status != replenish.RequestAssigned) {
 				return invalid(cf+".configuration.replenishment.value", "unknown replenishment ID "+rid)
 			}
@@ -437,6 +453,14 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 		if a := de.AdditionalAttributes; a != nil && a.Model != "" && a.Model != e.ModelID {
 			return invalid(f+".additionalAttributes.model", fmt.Sprintf("is %s, but the replenishment IDs are of model %s", a.Model, e.ModelID))
 		}
+		// Checked once the description is known to be right, so that a
+		// vendor's mistake is reported as such.
+		if !allowed[e.ModelID] {
+			if err := mayDiscover(ctx, tx, models[e.ModelID], customerID); err != nil {
+				return err
+			}
+			allowed[e.ModelID] = true
+		}
 		if err := tx.PutEndpoint(ctx, e, now); err != nil {
 			if replenish.ErrorCode(err) == replenish.EConflict {
 				return invalid(f+".endpointId", "this customer has "+e.EndpointID+" from another vendor")
@@ -445,6 +469,21 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 		}
 	}
 	return nil
+}
+
+// mayDiscover refuses the endpoints of a model not yet certified to a
+// customer who is not one of its test accounts (console.md): until the
+// operator certifies it, a model is tried by its test accounts only.
+func mayDiscover(ctx context.Context, tx storage.Tx, m replenish.Model, customerID string) error {
+	if m.Certification == replenish.CertCertified {
+		return nil
+	}
+	test, err := tx.IsTestAccount(ctx, m.VendorCode, m.ModelID, customerID)
+	if err != nil || test {
+		return err
+	}
+	return replenish.Errorf(replenish.EForbidden, "model %s is not certified (%s): until it is, only its test accounts can discover its devices",
+		m.ModelID, m.Certification)
 }
 
 // capabilityName picks the capability's friendly name in the customer's

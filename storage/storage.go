@@ -147,6 +147,9 @@ type Tx interface {
 	// InsertHouseholdChange records that the customer set a slot's
 	// household inventory to quantity (in the base unit), and why.
 	InsertHouseholdChange(ctx context.Context, slotKey int64, quantity float64, reason string, now time.Time) error
+	// IsRetired reports whether a replenishment ID was retired (its slot
+	// or model was removed).
+	IsRetired(ctx context.Context, replenishmentID string) (bool, error)
 
 	// Events and readings.
 	// InsertEvent stores an accepted event; it returns false, storing

@@ -74,6 +74,7 @@ func gwCustomer(t *testing.T, e *env) *simulator.Customer {
 // the skill endpoint received.
 func gwLink(t *testing.T, e *env, c *simulator.Customer, v *gwVendor) string {
 	t.Helper()
+	gwTestAccount(t, e, v.APIKey, v.ModelID, c)
 	var l replenish.Link
 	e.must(http.StatusCreated, "POST", "/api/v1/links", c.APIKey, map[string]string{"vendorCode": v.VendorCode}, &l)
 	if l.Status != replenish.LinkLinked {
@@ -85,6 +86,13 @@ func gwLink(t *testing.T, e *env, c *simulator.Customer, v *gwVendor) string {
 		t.Fatalf("skill endpoint: %d bad signatures, %d codes", v.skill.badSigs, len(v.skill.codes))
 	}
 	return v.skill.codes[len(v.skill.codes)-1]
+}
+
+// gwTestAccount makes c a test account of a model in the US: until the
+// model is certified, only its test accounts may discover its devices.
+func gwTestAccount(t *testing.T, e *env, vendorKey, modelID string, c *simulator.Customer) {
+	t.Helper()
+	e.must(http.StatusNoContent, "PUT", "/api/v1/models/"+modelID+"/marketplaces/US/test-accounts/"+c.CustomerID, vendorKey, nil, nil)
 }
 
 // gwOAuth is any answer of the token endpoint.

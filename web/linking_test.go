@@ -82,7 +82,9 @@ type lkWorld struct {
 func lkNew(t *testing.T) *lkWorld {
 	t.Helper()
 	e := newEnv(t)
-	return &lkWorld{e: e, v: gwRegister(t, e), c: gwCustomer(t, e)}
+	w := &lkWorld{e: e, v: gwRegister(t, e), c: gwCustomer(t, e)}
+	gwTestAccount(t, e, w.v.APIKey, w.v.ModelID, w.c)
+	return w
 }
 
 func TestLinkVendorDown(t *testing.T) {

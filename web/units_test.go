@@ -46,6 +46,7 @@ func TestGatewayConvertsUnits(t *testing.T) {
 	t.Cleanup(srv.Close)
 	e.must(http.StatusOK, "PUT", "/api/v1/vendor", v.APIKey, map[string]string{"skillEndpointUrl": srv.URL}, nil)
 	c := gwCustomer(t, e)
+	gwTestAccount(t, e, v.APIKey, "washer-1", c)
 	e.must(http.StatusCreated, "POST", "/api/v1/links", c.APIKey, map[string]string{"vendorCode": "washers"}, nil)
 	_, codes, _, _, _ := s.state()
 	status, tok := gwTokenPost(t, e, url.Values{"grant_type": {"authorization_code"}, "code": {codes[0]},

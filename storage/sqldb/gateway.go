@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Endpoints removed and household inventory.
+// Endpoints removed, household inventory, retired replenishment IDs.
 
 func (t *tx) DeleteEndpoint(ctx context.Context, customerID, endpointID string, now time.Time) error {
 	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET deleted_at = ?, updated_at = ?
@@ -17,4 +17,11 @@ func (t *tx) InsertHouseholdChange(ctx context.Context, slotKey int64, quantity 
 	_, err := t.exec(ctx, "household inventory change", `INSERT INTO household_changes (slot, quantity, reason, changed_at)
 		VALUES (?, ?, ?, ?)`, slotKey, quantity, reason, micros(now))
 	return err
+}
+
+func (t *tx) IsRetired(ctx context.Context, replenishmentID string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM retired_replenishment_ids WHERE replenishment_id = ?`,
+		replenishmentID).Scan(&n)
+	return n > 0, err
 }
