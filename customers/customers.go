@@ -91,11 +91,6 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 	v := Endpoint{EndpointID: e.EndpointID, VendorCode: e.VendorCode, ModelID: e.ModelID,
 		FriendlyName: e.FriendlyName, Slots: []Slot{}}
 	for _, sl := range e.Slots {
-		if sl.SensorType == "" {
-			// Its replenishment ID was retired: the vendor removed the
-			// slot from the model, and it reports no more.
-			continue
-		}
 		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now),
 			Mode: sl.Mode, ProductID: sl.ProductID, Products: productList(m, sl.SlotID, mp), OpenOrderID: sl.State.OpenOrderID}
 		// A USAGE slot's amount is the household inventory, known (zero

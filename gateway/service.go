@@ -118,11 +118,6 @@ func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 		if sl == nil {
 			return nil, invalid(instanceField, "endpoint "+e.EndpointID+" has no inventory sensor "+l.Instance)
 		}
-		if sl.SensorType == "" {
-			// The slot's request is gone: its replenishment ID was retired.
-			return nil, invalid(instanceField, "the replenishment ID "+sl.ReplenishmentID+" of sensor "+l.Instance+
-				" was retired: its slot was removed from the model")
-		}
 		if sl.SensorType != sensorType {
 			return nil, invalid(instanceField, fmt.Sprintf("sensor %s is a %s sensor (%s), not %s",
 				l.Instance, sl.SensorType, SensorInterface[sl.SensorType], what))

@@ -88,8 +88,8 @@ func TestGatewayDiscoveryRules(t *testing.T) {
 		e.clock.Advance(time.Minute)
 		x = gwRefused(t, e, w.c, tok, gwChange(replenish.NewUUID(), w.ep, tok, gwLevel("InkSensor.Yellow", "50", e.clock.Now())),
 			http.StatusBadRequest, "INVALID_REQUEST_EXCEPTION")
-		if !strings.Contains(x.Payload.Description, "retired") {
-			t.Errorf("description %q does not say the replenishment ID was retired", x.Payload.Description)
+		if !strings.Contains(x.Payload.Description, "no inventory sensor InkSensor.Yellow") {
+			t.Errorf("description %q does not say the sensor is gone", x.Payload.Description)
 		}
 		for _, ep := range gwEndpoints(t, e, w.c) {
 			for _, s := range ep.Slots {

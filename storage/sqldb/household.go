@@ -181,13 +181,10 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String, ReplacedAt: fromMicros(replaced)},
 		}
 		// The operator sets the threshold in the declared unit; the engine
-		// works in the base unit. A slot whose replenishment ID was retired
-		// has no request, hence no threshold.
-		if mtype.Valid {
-			s.Threshold, err = measure.ToBase(s.Measurement.Type, threshold.Float64, s.Measurement.Unit)
-			if err != nil {
-				return nil, fmt.Errorf("endpoint slot %d: threshold: %w", s.ID, err)
-			}
+		// works in the base unit.
+		s.Threshold, err = measure.ToBase(s.Measurement.Type, threshold.Float64, s.Measurement.Unit)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint slot %d: threshold: %w", s.ID, err)
 		}
 		out[len(out)-1].Slots = append(out[len(out)-1].Slots, s)
 	}
