@@ -57,7 +57,9 @@ func oaNew(t *testing.T) *oaWorld {
 	if err := simulator.EnableOAuth(ctx, api, v, cloud, cloudURL, e.URL); err != nil {
 		t.Fatal(err)
 	}
-	return &oaWorld{e: e, v: v, cloud: cloud, cloudURL: cloudURL, c: gwCustomer(t, e)}
+	c := gwCustomer(t, e)
+	gwTestAccount(t, e, v.APIKey, v.ModelID, c)
+	return &oaWorld{e: e, v: v, cloud: cloud, cloudURL: cloudURL, c: c}
 }
 
 // start asks Replenish to link and returns the authorization URL.
