@@ -99,7 +99,9 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		served <- serve(ctx, config{Addr: "127.0.0.1:0", DB: cfg.DB, LogLevel: slog.LevelWarn}, log, io.Discard,
+		// No rate limit: the bench measures the gateway, not its throttle.
+		c := config{Addr: "127.0.0.1:0", DB: cfg.DB, LogLevel: slog.LevelWarn, GatewayRate: 0}
+		served <- serve(ctx, c, log, io.Discard,
 			func(baseURL, _ string) { ready <- baseURL })
 	}()
 	var baseURL string

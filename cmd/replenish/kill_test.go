@@ -29,7 +29,8 @@ type server struct {
 // port, and returns once it answers.
 func startChild(t *testing.T, bin, db, operatorKey string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey)
+	// No rate limit: the test wants many events in flight at the kill.
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey, "--gateway-rate", "0")
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
