@@ -72,12 +72,20 @@ func (s *statements) close() {
 }
 
 // sqlTx is a transaction that runs the statements it has prepared as such.
+//
+// In a write group (stmts set), statements run detached from the caller's
+// context. A context that ends interrupts the running statement, and an
+// interrupted write makes SQLite roll back the whole transaction: the
+// group's, with every other caller's work. (A caller whose context ended
+// before its turn is not run at all.) Detached, a statement also spares the
+// driver the goroutine it starts to watch a context.
 type sqlTx struct {
 	*sql.Tx
 	stmts *statements // nil: none is prepared
 }
 
 func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = t.detach(ctx)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -85,6 +93,7 @@ func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = t.detach(ctx)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -92,8 +101,16 @@ func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (t sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = t.detach(ctx)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t sqlTx) detach(ctx context.Context) context.Context {
+	if t.stmts == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
