@@ -59,7 +59,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	writer, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	// The writer looks up tokens, endpoints and events for every event:
+	// a page cache of 64 MiB (the default is 2) keeps their upper B-tree
+	// levels in memory in a large database.
+	writer, err := sql.Open("sqlite", dsn("cache_size(-65536)")+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
