@@ -6,9 +6,11 @@ package console
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -199,13 +201,20 @@ func (s *Service) PutVendorSettings(ctx context.Context, code string, in repleni
 		"skillEndpointUrl": in.SkillEndpointURL, "oauthAuthorizationUrl": in.OAuthAuthorizationURL,
 		"oauthTokenUrl": in.OAuthTokenURL, "webhookUrl": in.WebhookURL,
 	} {
-		if u != "" && !isWebURL(u) {
-			f.Add(field, "must be an absolute http or https URL")
+		if u != "" {
+			if problem := checkWebURL(u); problem != "" {
+				f.Add(field, problem)
+			}
 		}
 	}
+	textLen(f, "oauthClientId", in.OAuthClientID, 0, 200)
+	textLen(f, "oauthClientSecret", in.OAuthClientSecret, 0, 500)
+	if len(in.AllowedExitURIs) > 50 {
+		f.Add("allowedExitUris", "at most 50")
+	}
 	for i, u := range in.AllowedExitURIs {
-		if p, err := url.Parse(strings.TrimSuffix(u, "*")); err != nil || p.Scheme == "" {
-			f.Add(fmt.Sprintf("allowedExitUris[%d]", i), "must be an absolute URI with a scheme, such as https://example.com/ or myapp://")
+		if problem := checkExitURI(u); problem != "" {
+			f.Add(fmt.Sprintf("allowedExitUris[%d]", i), problem)
 		}
 	}
 	if err := f.Err(); err != nil {
@@ -227,9 +236,50 @@ func (s *Service) PutVendorSettings(ctx context.Context, code string, in repleni
 	return in, err
 }
 
-func isWebURL(s string) bool {
+// checkWebURL says what is wrong with a URL Replenish calls or sends
+// customers to: it must be absolute https, or http only on this machine
+// (localhost or a loopback address), for development.
+func checkWebURL(s string) string {
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+	switch {
+	case err != nil || u.Host == "" || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https"):
+		return "must be an absolute https URL, such as https://example.com/alexa"
+	case u.User != nil:
+		return "must not carry a user name or password"
+	case u.Fragment != "":
+		return "must not have a #fragment"
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		return "must be https (http only for localhost or a loopback address)"
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkExitURI says what is wrong with an allowed exitUri: an absolute
+// URI with a scheme (an app's own scheme is fine), where a final * allows
+// any URI that starts with what comes before it. Schemes that run code or
+// read files are refused: customers are sent there.
+func checkExitURI(s string) string {
+	prefix, wild := strings.CutSuffix(s, "*")
+	u, err := url.Parse(prefix)
+	switch {
+	case strings.Contains(prefix, "*"):
+		return "a * is allowed only at the end"
+	case err != nil || u.Scheme == "" || (!wild && u.Opaque == "" && u.Host == "" && u.Path == ""):
+		return "must be an absolute URI with a scheme, such as https://example.com/done or myapp://back"
+	case slices.Contains([]string{"javascript", "data", "vbscript", "file"}, strings.ToLower(u.Scheme)):
+		return "the " + u.Scheme + ": scheme is not allowed"
+	case (u.Scheme == "http" || u.Scheme == "https") && u.Host == "":
+		return "an http or https URI needs a host"
+	}
+	return ""
 }
 
 // NewCustomer is a created customer with its API key, shown once.

@@ -116,6 +116,10 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	// Vendors.
 	s.api(mux, "GET /api/v1/vendor", s.getVendor, vendor)
 	s.api(mux, "PUT /api/v1/vendor", s.putVendor, vendor)
+	s.api(mux, "POST /api/v1/vendor/client-secret", s.rotateClientSecret, vendor)
+	s.api(mux, "GET /api/v1/vendor/api-keys", s.listAPIKeys, vendor)
+	s.api(mux, "POST /api/v1/vendor/api-keys", s.createAPIKey, vendor)
+	s.api(mux, "DELETE /api/v1/vendor/api-keys/{keyId}", s.revokeAPIKey, vendor)
 
 	// A vendor's models, and the same routes for the operator under
 	// /api/v1/vendors/{vendorCode}.

@@ -297,7 +297,7 @@ func TestConsoleVendorSettings(t *testing.T) {
 		"oauthTokenUrl":         "https://acme.example/oauth/token",
 		"oauthClientId":         "replenish",
 		"oauthClientSecret":     secret,
-		"webhookUrl":            "http://hooks.acme.example/replenish",
+		"webhookUrl":            "https://hooks.acme.example/replenish",
 		"allowedExitUris":       []string{"https://acme.example/done", "acmeapp://back"},
 	}
 	status, raw := e.do("PUT", "/api/v1/vendor", key, settings)
@@ -312,7 +312,7 @@ func TestConsoleVendorSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := view{SkillEndpointURL: "https://skill.acme.example/alexa", OAuthAuthorizationURL: "https://acme.example/oauth/authorize",
-		OAuthTokenURL: "https://acme.example/oauth/token", OAuthClientID: "replenish", WebhookURL: "http://hooks.acme.example/replenish",
+		OAuthTokenURL: "https://acme.example/oauth/token", OAuthClientID: "replenish", WebhookURL: "https://hooks.acme.example/replenish",
 		AllowedExitURIs: []string{"https://acme.example/done", "acmeapp://back"}, OAuthClientSecretSet: true}
 	if fmt.Sprint(v) != fmt.Sprint(want) {
 		t.Fatalf("GET /api/v1/vendor = %+v, want %+v", v, want)
