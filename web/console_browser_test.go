@@ -2,6 +2,11 @@ package web_test
 
 import (
 	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -207,7 +212,7 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 	b.Shot("operator-assigned")
 	signOut(t, b)
 
-	// The vendor sees the IDs, then adds a test account.
+	// The vendor sees the IDs.
 	signIn(t, b, e.URL, vendorEmail, vendorPassword)
 	b.Visit(e.URL + "/console/models/inkjet-4000/requests")
 	m := serviceModel(t, e, "inkco", "inkjet-4000")
@@ -220,6 +225,36 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 		}
 	}
 	b.Shot("requests-assigned")
+
+	// Submitting now is refused, with every missing item listed.
+	b.Visit(e.URL + "/console/models/inkjet-4000/certification")
+	submit(t, b, "#certification button")
+	missing := b.Text("#missing")
+	for _, want := range []string{"image", "listings.US.deviceName", "listings.US.slotNames.CYAN"} {
+		if !strings.Contains(missing, want) {
+			t.Fatalf("the missing items do not name %s:\n%s", want, missing)
+		}
+	}
+	b.Shot("certification-refused")
+
+	// Step 2 again: the image and the names customers in the US see.
+	b.Visit(e.URL + "/console/models/inkjet-4000/customize")
+	b.Upload("#image-file", whitePNG(t))
+	submit(t, b, "#image button")
+	wantNotice(t, b, "Saved.")
+	b.WaitFor(`img[src="/images/inkco/inkjet-4000"]`)
+	b.Fill("#names-US-deviceName", "InkJet 4000")
+	for _, ink := range inks {
+		b.Fill("#names-US-"+ink.slot, ink.name+" ink")
+	}
+	submit(t, b, "#names-US button")
+	wantNotice(t, b, "Saved.")
+	if got := b.Value("#names-US-MAGENTA"); got != "Magenta ink" {
+		t.Fatalf("the magenta slot is called %q in the US", got)
+	}
+	b.Shot("customize-image-names")
+
+	// Step 5: a test account.
 	b.Visit(e.URL + "/console/models/inkjet-4000/test-accounts")
 	b.Fill("#customerId", testCustomer)
 	submit(t, b, "#add-test-account button")
@@ -228,8 +263,70 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 		t.Fatalf("test accounts show %q, want %s", got, testCustomer)
 	}
 	b.Shot("test-accounts")
+
+	// Certification.
 	b.Visit(e.URL + "/console/models/inkjet-4000/certification")
-	b.Shot("certification")
+	submit(t, b, "#certification button")
+	wantNotice(t, b, "Submitted for review.")
+	if got := serviceModel(t, e, "inkco", "inkjet-4000").Certification; got != replenish.CertSubmitted {
+		t.Fatalf("after submission the model is %s", got)
+	}
+	b.Shot("certification-submitted")
+	signOut(t, b)
+
+	// The operator approves it.
+	signIn(t, b, e.URL, opEmail, opPassword)
+	b.Visit(e.URL + "/console/operator/certifications")
+	b.WaitFor("#cert-inkco-inkjet-4000")
+	b.Shot("operator-certification-queue")
+	submit(t, b, "#approve-inkco-inkjet-4000 button")
+	wantNotice(t, b, "Approved: the model is live in its submitted marketplaces.")
+	b.WaitFor("#certifications-empty")
+	if got := serviceModel(t, e, "inkco", "inkjet-4000").Certification; got != replenish.CertCertified {
+		t.Fatalf("after approval the model is %s", got)
+	}
+	b.Visit(e.URL + "/console/operator/audit")
+	audit := b.Text("main table")
+	for _, want := range []string{"operator " + opEmail + "\tinkco inkjet-4000\tapprove certification",
+		"operator " + opEmail + "\tinkco inkjet-4000\tassign replenishment request of slot CYAN"} {
+		if !strings.Contains(audit, want) {
+			t.Fatalf("the audit log lacks %q:\n%s", want, audit)
+		}
+	}
+	b.Shot("operator-audit")
+	signOut(t, b)
+
+	// The vendor sees its model certified.
+	signIn(t, b, e.URL, vendorEmail, vendorPassword)
+	b.Visit(e.URL + "/console/models/inkjet-4000/certification")
+	if got := b.Text("#certification-status .badge"); got != replenish.CertCertified {
+		t.Fatalf("the vendor sees certification %q", got)
+	}
+	b.Shot("certified")
+}
+
+// whitePNG writes a small PNG on a white background and returns its path.
+func whitePNG(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for x := range 64 {
+		for y := range 48 {
+			img.Set(x, y, color.White)
+			if x > 16 && x < 48 && y > 12 && y < 36 {
+				img.Set(x, y, color.RGBA{40, 40, 60, 255}) // the printer
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "printer.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // serviceModel reads a model as the service has it.

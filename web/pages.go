@@ -107,7 +107,7 @@ var notices = map[string]string{
 	"removed":   "Removed.",
 	"assigned":  "Replenishment ID assigned.",
 	"rejected":  "Rejected; the vendor sees the reason.",
-	"approved":  "Approved: the model is live.",
+	"approved":  "Approved: the model is live in its submitted marketplaces.",
 	"draft":     "Saved as drafts.",
 	"submitted": "Submitted for review.",
 	"rotated":   "New credentials below: copy them now, they are not shown again.",

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"replenish"
 	"replenish/catalog"
 	"replenish/console"
+	"replenish/images"
 	"replenish/measure"
 	"replenish/storage"
 	"replenish/users"
@@ -26,12 +28,17 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/models/{modelId}", s.signedIn(s.modelStart, vendor))
 	mux.HandleFunc("GET /console/models/{modelId}/{step}", s.signedIn(s.modelStep, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/marketplaces", s.signedIn(s.addMarketplaceForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/image", s.signedIn(s.imageForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/localization/{mp}", s.signedIn(s.localizationForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/slots", s.signedIn(s.addSlotForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/slots/{slotId}/remove", s.signedIn(s.removeSlotForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/slots/{slotId}/category", s.signedIn(s.slotCategoryForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/slots/{slotId}/products/{mp}", s.signedIn(s.slotProductsForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/requests", s.signedIn(s.requestsForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/test-accounts", s.signedIn(s.testAccountForm, vendor))
 	mux.HandleFunc("POST /console/models/{modelId}/test-accounts/remove", s.signedIn(s.removeTestAccountForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/certification", s.signedIn(s.submitCertificationForm, vendor))
+	mux.HandleFunc("POST /console/models/{modelId}/certification/{mp}", s.signedIn(s.submitListingForm, vendor))
 	mux.HandleFunc("GET /console/settings", s.signedIn(s.settingsPage, vendor))
 	mux.HandleFunc("POST /console/settings", s.signedIn(s.settingsForm, vendor))
 
@@ -39,6 +46,10 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/operator/requests", s.signedIn(s.reviewPage, operator))
 	mux.HandleFunc("POST /console/operator/requests/{requestId}/assign", s.signedIn(s.assignForm, operator))
 	mux.HandleFunc("POST /console/operator/requests/{requestId}/reject", s.signedIn(s.rejectForm, operator))
+	mux.HandleFunc("GET /console/operator/certifications", s.signedIn(s.certificationsPage, operator))
+	mux.HandleFunc("POST /console/operator/certifications/{vendorCode}/{modelId}/approve", s.signedIn(s.approveForm, operator))
+	mux.HandleFunc("POST /console/operator/certifications/{vendorCode}/{modelId}/reject", s.signedIn(s.rejectCertificationForm, operator))
+	mux.HandleFunc("GET /console/operator/audit", s.signedIn(s.auditPage, operator))
 	mux.HandleFunc("GET /console/operator/catalog", s.signedIn(s.catalogPage, operator))
 	mux.HandleFunc("POST /console/operator/products", s.signedIn(s.productForm, operator))
 	mux.HandleFunc("GET /console/operator/vendors", s.signedIn(s.vendorsPage, operator))
@@ -169,6 +180,68 @@ func (s *Server) addMarketplaceForm(w http.ResponseWriter, r *http.Request, u re
 			return replenish.FieldError("marketplace", "choose a marketplace")
 		}
 		_, err := s.Console.AddMarketplace(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), mp)
+		return err
+	})
+}
+
+// imageForm uploads the model's default image, or its image in one
+// marketplace. An image accepted with a warning shows the warning.
+func (s *Server) imageForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	warning := ""
+	err := func() error {
+		if err := parseForm(w, r); err != nil {
+			return err
+		}
+		file, _, err := r.FormFile("image")
+		if err != nil {
+			return replenish.FieldError("image", "choose an image file: BMP, JPEG, PNG or GIF, at most 1 MiB")
+		}
+		defer file.Close()
+		data, err := io.ReadAll(io.LimitReader(file, images.MaxBytes+1))
+		if err != nil {
+			return err
+		}
+		if len(data) > images.MaxBytes {
+			return replenish.FieldError("image", "the image is over 1 MiB")
+		}
+		_, warning, err = s.Console.PutImage(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), r.PostForm.Get("marketplace"), data)
+		if e := (*replenish.Error)(nil); errors.As(err, &e) && e.Code != replenish.EInternal && len(e.Fields) == 0 && e.Code != replenish.ELocked {
+			// The image's own problems are told by the file input.
+			return &replenish.Error{Code: e.Code, Message: e.Message, Fields: map[string]string{"image": e.Message}, Err: e.Err}
+		}
+		return err
+	}()
+	switch {
+	case err != nil:
+		s.refuseWith(w, r, "image", err, func(p *page) error { return s.showStep(w, r, u, "customize", p) })
+	case warning != "":
+		return s.showStep(w, r, u, "customize", &page{Notice: "Image saved, with a warning: " + warning + "."})
+	default:
+		seeOther(w, r, "/console/models/"+r.PathValue("modelId")+"/customize", "saved")
+	}
+	return nil
+}
+
+// localizationForm sets the customer-facing names in one marketplace: the
+// device's (deviceName) and each slot's (slotNames.<slotId>).
+func (s *Server) localizationForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	mp := r.PathValue("mp")
+	return s.onStep(w, r, u, "customize", "names-"+mp, "saved", func() error {
+		in := console.Localization{DeviceName: r.PostForm.Get("deviceName"), SlotNames: map[string]string{}}
+		for k, v := range r.PostForm {
+			if slot, ok := strings.CutPrefix(k, "slotNames."); ok && len(v) > 0 && strings.TrimSpace(v[0]) != "" {
+				in.SlotNames[slot] = v[0]
+			}
+		}
+		_, err := s.Console.PutLocalization(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), mp, in)
+		return err
+	})
+}
+
+func (s *Server) removeSlotForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	slot := r.PathValue("slotId")
+	return s.onStep(w, r, u, "consumables", "category-"+slot, "removed", func() error {
+		_, err := s.Console.RemoveSlot(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), slot)
 		return err
 	})
 }
@@ -314,6 +387,23 @@ func (s *Server) removeTestAccountForm(w http.ResponseWriter, r *http.Request, u
 	return s.onStep(w, r, u, "test-accounts", "remove-test-account", "removed", func() error {
 		return s.Console.DeleteTestAccount(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"),
 			r.PostForm.Get("marketplace"), r.PostForm.Get("customerId"))
+	})
+}
+
+// submitCertificationForm submits the model; when something is missing,
+// the certification page lists every missing item.
+func (s *Server) submitCertificationForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "certification", "certification", "submitted", func() error {
+		_, err := s.Console.SubmitCertification(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"))
+		return err
+	})
+}
+
+// submitListingForm submits a marketplace added after the model's submission.
+func (s *Server) submitListingForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onStep(w, r, u, "certification", "certification", "submitted", func() error {
+		_, err := s.Console.SubmitListing(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), r.PathValue("mp"))
+		return err
 	})
 }
 
@@ -579,5 +669,86 @@ func (s *Server) vendorUserForm(w http.ResponseWriter, r *http.Request, u replen
 		return nil
 	}
 	seeOther(w, r, "/console/operator/vendors", "added")
+	return nil
+}
+
+// certificationsPage is the operator's queue of models waiting for
+// certification: a submitted model, or a certified one with marketplaces
+// submitted since.
+func (s *Server) certificationsPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showCertifications(w, r, &page{})
+}
+
+func (s *Server) showCertifications(w http.ResponseWriter, r *http.Request, p *page) error {
+	ctx := r.Context()
+	// Every model that can be submitted has assigned requests, so the
+	// requests name every model the queue may hold.
+	rs, err := s.Console.Requests(ctx, replenish.RequestAssigned)
+	if err != nil {
+		return err
+	}
+	var waiting []replenish.Model
+	seen := map[[2]string]bool{}
+	for _, rq := range rs {
+		key := [2]string{rq.VendorCode, rq.ModelID}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		m, err := s.Console.Model(ctx, rq.VendorCode, rq.ModelID)
+		if replenish.ErrorCode(err) == replenish.ENotFound {
+			continue // deleted since
+		}
+		if err != nil {
+			return err
+		}
+		if m.Certification == replenish.CertSubmitted || slices.ContainsFunc(m.Marketplaces, func(mp string) bool {
+			return m.Listings[mp].Status == replenish.ListingSubmitted
+		}) {
+			waiting = append(waiting, m)
+		}
+	}
+	p.Title, p.Data = "Certification", waiting
+	s.render(w, r, p.statusOr(http.StatusOK), "operator-certifications", p)
+	return nil
+}
+
+// onCertification runs decide on the model in the path and goes back to
+// the queue.
+func (s *Server) onCertification(w http.ResponseWriter, r *http.Request, formID, done string, decide func() error) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := decide(); err != nil {
+		s.refuseWith(w, r, formID, err, func(p *page) error { return s.showCertifications(w, r, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/operator/certifications", done)
+	return nil
+}
+
+func (s *Server) approveForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	code, id := r.PathValue("vendorCode"), r.PathValue("modelId")
+	return s.onCertification(w, r, "approve-"+code+"-"+id, "approved", func() error {
+		_, err := s.Console.ApproveCertification(r.Context(), u.Principal(), code, id)
+		return err
+	})
+}
+
+func (s *Server) rejectCertificationForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	code, id := r.PathValue("vendorCode"), r.PathValue("modelId")
+	return s.onCertification(w, r, "reject-"+code+"-"+id, "rejected", func() error {
+		_, err := s.Console.RejectCertification(r.Context(), u.Principal(), code, id, r.PostForm.Get("reason"))
+		return err
+	})
+}
+
+// auditPage lists the operator's recorded changes of vendors' models.
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	es, err := s.Console.Audit(r.Context(), u.Principal(), "", "")
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "operator-audit", &page{Title: "Audit log", Data: es})
 	return nil
 }

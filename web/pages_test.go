@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -243,4 +246,43 @@ func TestAPIVendorUsers(t *testing.T) {
 		t.Fatalf("created %+v", u)
 	}
 	e.refused(http.StatusConflict, "conflict", "email", "POST", path, e.OperatorKey, body)
+}
+
+// TestPagesImageUpload: the image form refuses a file that is not an
+// image by the file input, stores nothing, and takes a real one.
+func TestPagesImageUpload(t *testing.T) {
+	e := newEnv(t)
+	consoleUsers(t, e)
+	c := pageClient(t)
+	post(t, c, e.URL+"/console/sign-in", signInForm(vendorEmail, vendorPassword))
+	post(t, c, e.URL+"/console/models", url.Values{"kind": {"SKILL"}, "name": {"Printer"}, "modelId": {"p"}})
+	upload := func(name string, data []byte) (*http.Response, string) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile("image", name)
+		fw.Write(data)
+		mw.WriteField("marketplace", "")
+		mw.Close()
+		req, _ := http.NewRequest("POST", e.URL+"/console/models/p/image", &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return send(t, c, req)
+	}
+	resp, body := upload("printer.png", []byte("not an image at all"))
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `<p class="field-error">`) || !strings.Contains(body, `id="image-file" name="image" type="file" accept="image/png,image/jpeg,image/gif,image/bmp" class="invalid"`) {
+		t.Fatalf("a text file as image: %d, want 400 with the message by the file input\n%s", resp.StatusCode, body)
+	}
+	if m := serviceModel(t, e, "inkco", "p"); m.Image != nil {
+		t.Fatalf("a refused image was stored: %+v", m.Image)
+	}
+	raw, err := os.ReadFile(whitePNG(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = upload("printer.png", raw)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a white PNG: %d", resp.StatusCode)
+	}
+	if m := serviceModel(t, e, "inkco", "p"); m.Image == nil || m.Image.ContentType != "image/png" {
+		t.Fatalf("the image was not stored: %+v", m.Image)
+	}
 }
