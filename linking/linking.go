@@ -113,6 +113,9 @@ func (s *Service) complete(ctx context.Context, v replenish.Vendor, customerID s
 	if linkErr != nil {
 		link.Status = replenish.LinkFailed
 	}
+	// The outcome is recorded even when the customer went away while the
+	// vendor was called: a link must not stay PENDING with live tokens.
+	ctx = context.WithoutCancel(ctx)
 	err = s.store.Write(ctx, func(tx storage.Tx) error {
 		switch {
 		case linkErr == nil:

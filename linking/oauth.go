@@ -176,6 +176,9 @@ func (s *Service) GranteeToken(ctx context.Context, customerID, vendorCode strin
 	if tok.GranteeRefresh != "" {
 		l.GranteeRefresh = tok.GranteeRefresh
 	}
+	// The vendor has spent the old refresh token: the new one is stored
+	// even if the caller has gone away meanwhile, or the link is lost.
+	ctx = context.WithoutCancel(ctx)
 	err = s.store.Write(ctx, func(tx storage.Tx) error {
 		cur, err := tx.Link(ctx, customerID, vendorCode)
 		if err != nil {

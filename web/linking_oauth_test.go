@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -558,5 +559,55 @@ func TestLinkOAuthIncomplete(t *testing.T) {
 		map[string]string{"vendorCode": w.v.VendorCode})
 	if !strings.Contains(ae.Error.Message, "token URL") {
 		t.Errorf("message %q does not say what is missing", ae.Error.Message)
+	}
+}
+
+// TestLinkOAuthCallbackTwiceAtOnce: a browser that sends the callback
+// several times at once (a double click, a reload) links once; the other
+// requests are told the sign-in was already used.
+func TestLinkOAuthCallbackTwiceAtOnce(t *testing.T) {
+	w := oaNew(t)
+	back := w.authorize(t, w.start(t), "judy", "allow")
+	const n = 4
+	pages := make(chan page, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := http.Get(back)
+			if err != nil {
+				pages <- page{}
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			m := oaTitle.FindStringSubmatch(string(raw))
+			p := page{status: resp.StatusCode}
+			if m != nil {
+				p.title = html.UnescapeString(m[1])
+			}
+			pages <- p
+		})
+	}
+	wg.Wait()
+	close(pages)
+	linked, used := 0, 0
+	for p := range pages {
+		switch {
+		case p.status == http.StatusOK && strings.HasPrefix(p.title, "Linked with"):
+			linked++
+		case p.status == http.StatusBadRequest && p.title == "This link cannot be used":
+			used++
+		default:
+			t.Errorf("unexpected page %+v", p)
+		}
+	}
+	if linked != 1 || used != n-1 {
+		t.Errorf("%d linked pages and %d refusals, want 1 and %d", linked, used, n-1)
+	}
+	if accounts := len(w.cloud.Accounts()); accounts != 1 {
+		t.Errorf("the vendor got %d accounts, want 1", accounts)
+	}
+	if es := gwEndpoints(t, w.e, w.c); len(es) != oaPrinters {
+		t.Errorf("%d endpoints, want %d", len(es), oaPrinters)
 	}
 }

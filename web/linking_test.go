@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"replenish"
 	"replenish/linking"
 	"replenish/simulator"
+	"replenish/storage"
 )
 
 // lkPrinter is the vendor's printer in discovery JSON.
@@ -449,4 +451,52 @@ func TestLinkRefreshedTokens(t *testing.T) {
 	gwRefused(t, e, w.c, fresh.AccessToken, gwChange(replenish.NewUUID(), w.ep, fresh.AccessToken,
 		gwLevel("InkSensor.Black", "37", e.clock.Now())), http.StatusUnauthorized, "INVALID_ACCESS_TOKEN_EXCEPTION")
 	gwWantLevel(t, w, 38)
+}
+
+// TestLinkCustomerGoesAway: the customer's request ends while the vendor
+// is still thinking about AcceptGrant. The attempt is recorded FAILED and
+// the code the vendor holds is void, rather than left pending.
+func TestLinkCustomerGoesAway(t *testing.T) {
+	w := lkNew(t)
+	codes := make(chan string, 1)
+	slow := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var d struct {
+			Directive struct {
+				Payload struct{ Grant struct{ Code string } }
+			}
+		}
+		json.NewDecoder(r.Body).Decode(&d)
+		codes <- d.Directive.Payload.Grant.Code
+		<-r.Context().Done() // until Replenish gives up
+	}))
+	t.Cleanup(slow.Close)
+	lkPoint(t, w.e, w.v, slow.URL)
+
+	body := strings.NewReader(`{"vendorCode":"` + w.v.VendorCode + `"}`)
+	req, _ := http.NewRequest("POST", w.e.URL+"/api/v1/links", body)
+	req.Header.Set("Authorization", "Bearer "+w.c.APIKey)
+	impatient := &http.Client{Timeout: 300 * time.Millisecond}
+	if resp, err := impatient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the link answered %d while the vendor hung", resp.StatusCode)
+	}
+	code := <-codes
+	var l replenish.Link
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		err := w.e.Store.Read(context.Background(), func(tx storage.Tx) error {
+			var err error
+			l, err = tx.Link(context.Background(), w.c.CustomerID, w.v.VendorCode)
+			return err
+		})
+		if err == nil && l.Status != replenish.LinkPending {
+			break
+		}
+	}
+	if l.Status != replenish.LinkFailed {
+		t.Fatalf("link %+v after the customer went away, want FAILED", l)
+	}
+	if status, out := gwTokenPost(t, w.e, gwCodeForm(w.v, code), nil); status != http.StatusBadRequest || out.Error != linking.ErrInvalidGrant {
+		t.Errorf("the vendor's code after the failed link: %d %+v, want 400 invalid_grant", status, out)
+	}
+	lkNoEndpoints(t, w.e, w.c)
 }
