@@ -41,6 +41,9 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/models/{modelId}/certification/{mp}", s.signedIn(s.submitListingForm, vendor))
 	mux.HandleFunc("GET /console/settings", s.signedIn(s.settingsPage, vendor))
 	mux.HandleFunc("POST /console/settings", s.signedIn(s.settingsForm, vendor))
+	mux.HandleFunc("POST /console/settings/client-secret", s.signedIn(s.rotateSecretForm, vendor))
+	mux.HandleFunc("POST /console/settings/api-keys", s.signedIn(s.createKeyForm, vendor))
+	mux.HandleFunc("POST /console/settings/api-keys/{keyId}/revoke", s.signedIn(s.revokeKeyForm, vendor))
 
 	// The operator.
 	mux.HandleFunc("GET /console/operator/requests", s.signedIn(s.reviewPage, operator))
@@ -411,13 +414,60 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, u replenis
 	return s.showSettings(w, r, u, &page{})
 }
 
+// settingsView is the vendor's settings page: its settings and keys, and
+// a secret or key made just now, shown this once.
+type settingsView struct {
+	Vendor       replenish.Vendor
+	Keys         []replenish.APIKey
+	ClientSecret *console.ClientSecret
+	NewKey       *console.NewAPIKey
+}
+
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request, u replenish.User, p *page) error {
-	v, err := s.Console.Vendor(r.Context(), u.VendorCode)
-	if err != nil {
+	v, _ := p.Data.(*settingsView)
+	if v == nil {
+		v = &settingsView{}
+	}
+	var err error
+	if v.Vendor, err = s.Console.Vendor(r.Context(), u.VendorCode); err != nil {
+		return err
+	}
+	if v.Keys, err = s.Console.APIKeys(r.Context(), u.VendorCode); err != nil {
 		return err
 	}
 	p.Title, p.Data = "Settings", v
 	s.render(w, r, p.statusOr(http.StatusOK), "settings", p)
+	return nil
+}
+
+// rotateSecretForm gives the vendor a new client secret for the token
+// endpoint and shows it once; the old one stops working at once.
+func (s *Server) rotateSecretForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	cs, err := s.Console.RotateClientSecret(r.Context(), u.VendorCode)
+	if err != nil {
+		return err
+	}
+	return s.showSettings(w, r, u, &page{Notice: notices["rotated"], Data: &settingsView{ClientSecret: &cs}})
+}
+
+// createKeyForm gives the vendor another API key and shows it once.
+func (s *Server) createKeyForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	k, err := s.Console.CreateAPIKey(r.Context(), u.VendorCode)
+	if err != nil {
+		return err
+	}
+	return s.showSettings(w, r, u, &page{Notice: notices["rotated"], Data: &settingsView{NewKey: &k}})
+}
+
+func (s *Server) revokeKeyForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := s.Console.RevokeAPIKey(r.Context(), u.VendorCode, r.PathValue("keyId")); err != nil {
+		s.refuseWith(w, r, "api-keys", err, func(p *page) error { return s.showSettings(w, r, u, p) })
+		return nil
+	}
+	seeOther(w, r, "/console/settings", "removed")
 	return nil
 }
 

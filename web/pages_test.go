@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -284,5 +285,59 @@ func TestPagesImageUpload(t *testing.T) {
 	}
 	if m := serviceModel(t, e, "inkco", "p"); m.Image == nil || m.Image.ContentType != "image/png" {
 		t.Fatalf("the image was not stored: %+v", m.Image)
+	}
+}
+
+// TestPagesVendorSettings: the settings form refuses a bad URL by its
+// field and keeps what was typed; new credentials are shown once; a key
+// made on the page works on the API until it is revoked there.
+func TestPagesVendorSettings(t *testing.T) {
+	e := newEnv(t)
+	consoleUsers(t, e)
+	c := pageClient(t)
+	post(t, c, e.URL+"/console/sign-in", signInForm(vendorEmail, vendorPassword))
+
+	form := url.Values{"skillEndpointUrl": {"not a url"}, "webhookUrl": {"https://inkco.example/hooks"},
+		"allowedExitUris": {"https://inkco.example/app\ninkco://back"}}
+	resp, body := post(t, c, e.URL+"/console/settings", form)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="skillEndpointUrl" name="skillEndpointUrl" value="not a url" class="invalid"`) ||
+		!strings.Contains(body, `value="https://inkco.example/hooks"`) || !strings.Contains(body, "inkco://back</textarea>") {
+		t.Fatalf("a bad skill URL: %d, want 400 keeping every value\n%s", resp.StatusCode, body)
+	}
+	if v, _ := e.Server.Console.Vendor(t.Context(), "inkco"); v.Settings.WebhookURL != "" {
+		t.Fatalf("a refused form changed the settings: %+v", v.Settings)
+	}
+	form.Set("skillEndpointUrl", "https://inkco.example/skill")
+	if resp, _ = post(t, c, e.URL+"/console/settings", form); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("good settings: %d", resp.StatusCode)
+	}
+	if v, _ := e.Server.Console.Vendor(t.Context(), "inkco"); v.Settings.SkillEndpointURL != "https://inkco.example/skill" ||
+		len(v.Settings.AllowedExitURIs) != 2 {
+		t.Fatalf("settings saved as %+v", v.Settings)
+	}
+
+	_, body = post(t, c, e.URL+"/console/settings/client-secret", nil)
+	if !strings.Contains(body, `id="new-client-secret"`) || !strings.Contains(body, "rcs_") {
+		t.Fatalf("rotating shows no new secret\n%s", body)
+	}
+	_, body = post(t, c, e.URL+"/console/settings/api-keys", nil)
+	key := regexp.MustCompile(`rk_v_[a-z2-7]{32}`).FindString(body)
+	if key == "" {
+		t.Fatalf("creating a key shows none\n%s", body)
+	}
+	if _, body = get(t, c, e.URL+"/console/settings"); strings.Contains(body, key) || strings.Contains(body, "rcs_") {
+		t.Fatal("the settings page shows a secret again")
+	}
+	e.must(http.StatusOK, "GET", "/api/v1/vendor", key, nil, nil)
+	keyID := regexp.MustCompile(`New API key <code class="secret">rk_v_\w+</code> \(ID <code>([^<]+)</code>\)`).FindStringSubmatch(
+		func() string { _, b := post(t, c, e.URL+"/console/settings/api-keys", nil); return b }())
+	if keyID == nil {
+		t.Fatal("a new key's ID is not shown")
+	}
+	if resp, _ = post(t, c, e.URL+"/console/settings/api-keys/"+keyID[1]+"/revoke", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoking: %d", resp.StatusCode)
+	}
+	if _, body = get(t, c, e.URL+"/console/settings"); strings.Contains(body, keyID[1]) {
+		t.Fatal("a revoked key is still listed")
 	}
 }
