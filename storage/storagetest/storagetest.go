@@ -61,6 +61,13 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"DeleteEndpoint", testDeleteEndpoint},
 		{"HouseholdChanges", testHouseholdChanges},
 		{"Users", testUsers},
+		{"UpdateModel", testUpdateModel},
+		{"Listings", testListings},
+		{"Images", testImages},
+		{"Audit", testAudit},
+		{"APIKeysByID", testAPIKeysByID},
+		{"ClientSecret", testClientSecret},
+		{"RetireAndDelete", testRetireAndDelete},
 		{"Sessions", testSessions},
 	}
 	for _, tc := range tests {
