@@ -127,6 +127,17 @@ func callback(t *testing.T, u string) page {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") || !strings.HasPrefix(body, "<!doctype html>") {
 		t.Fatalf("callback %s: %s %q, want a full HTML document", u, ct, body)
 	}
+	// The URL carries a code: it must not leak to other sites, and the
+	// page must not be framed by one.
+	for h, want := range map[string]string{"Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY", "Cache-Control": "no-store"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("callback page %s: %q, want %q", h, got, want)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("callback page Content-Security-Policy %q, want default-src 'none' and frame-ancestors 'none'", csp)
+	}
 	p := page{status: resp.StatusCode}
 	for _, f := range []struct {
 		re  *regexp.Regexp
