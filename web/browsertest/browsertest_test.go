@@ -1,6 +1,7 @@
 package browsertest_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,7 +31,11 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("page says %q, want %q", got, "hello DASH")
 	}
 	path := b.Shot("answer")
-	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-		t.Fatalf("screenshot %s: %v", path, err)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("screenshot %s is not a PNG", path)
 	}
 }
