@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -127,4 +128,47 @@ func asError(err error, e **replenish.Error) bool {
 	x, ok := err.(*replenish.Error)
 	*e = x
 	return ok
+}
+
+// BenchmarkCheck measures checking the largest upload: a 500×500 PNG of
+// random pixels (about 1 MB, near the 1 MiB limit), and a few bytes
+// declaring 10000×10000 pixels, refused before decoding.
+func BenchmarkCheck(b *testing.B) {
+	img := image.NewNRGBA(image.Rect(0, 0, 500, 500))
+	rnd := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rnd.Uint32())
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		b.Fatal(err)
+	}
+	noisy := bytes.Clone(buf.Bytes())
+	if len(noisy) > images.MaxBytes {
+		noisy = nil
+	}
+	buf.Reset()
+	png.Encode(&buf, picture(white))
+	huge := append([]byte{}, buf.Bytes()...)
+	binary.BigEndian.PutUint32(huge[16:], 10000)
+	binary.BigEndian.PutUint32(huge[20:], 10000)
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
+	b.Run("png-500x500-random", func(b *testing.B) {
+		if noisy == nil {
+			b.Skip("the test image is over the limit")
+		}
+		b.SetBytes(int64(len(noisy)))
+		for b.Loop() {
+			if _, err := images.Check(noisy); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("declared-100-megapixels", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := images.Check(huge); err == nil {
+				b.Fatal("accepted")
+			}
+		}
+	})
 }
