@@ -2,9 +2,11 @@
 // builds to work with Replenish. It answers directives on its skill
 // endpoint (AcceptGrant by exchanging the code for tokens, Discover with
 // the customer's devices), keeps each customer's tokens fresh, and sends
-// its devices' supply levels to the event gateway as ChangeReports. A
-// fleet of printers whose inks drain at random rates, with time
-// compressed, drives it in the demo and the tests.
+// its devices' supplies to the event gateway: levels as ChangeReports,
+// usage as InventoryConsumed, replaced parts as InventoryReplaced. A fleet
+// of printers, washing machines, coffee machines and vacuums, used in
+// compressed time with the noise of real devices, drives it in the
+// simulate and demo commands and in the tests.
 package simulator
 
 import (
@@ -14,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -42,8 +43,11 @@ type Config struct {
 	SigningSecret string // checks directives from Replenish
 	ModelID       string
 	Inks          []Ink
-	// Printers is how many printers each linked customer has.
-	Printers int
+	// NewDevices returns the devices of the account-th customer to link
+	// (counting from 0). When nil, each customer has Printers printers of
+	// ModelID with Inks, their levels and use drawn from the ranges below.
+	NewDevices func(account int) []*Device
+	Printers   int
 	// Start is the range of a new cartridge's level, in percent, for the
 	// first cartridges of a fleet (later ones start full).
 	StartMin, StartMax float64
@@ -76,15 +80,6 @@ type Account struct {
 	expires time.Time
 }
 
-// Device is one printer.
-type Device struct {
-	EndpointID   string
-	FriendlyName string
-	Levels       []float64 // percent, per ink
-	Drain        []float64 // percent per simulated day, per ink
-	emptySince   []float64 // simulated days spent empty, per ink
-}
-
 // NewCloud returns a vendor cloud.
 func NewCloud(cfg Config) *Cloud {
 	if cfg.Printers == 0 {
@@ -93,7 +88,31 @@ func NewCloud(cfg Config) *Cloud {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.NewDevices == nil {
+		cfg.NewDevices = printers(cfg)
+	}
 	return &Cloud{cfg: cfg, accounts: map[string]*Account{}}
+}
+
+// printers makes each customer's devices when the configuration names
+// only a printer model and its inks. It runs under the cloud's lock.
+func printers(cfg Config) func(account int) []*Device {
+	k := printer(10, cfg.StartMin, cfg.StartMax, cfg.DrainMin, cfg.DrainMax)
+	ink := k.Slots[0]
+	k.ModelID, k.Slots = cfg.ModelID, nil
+	for _, i := range cfg.Inks {
+		ink.Instance, ink.Name, ink.ReplenishmentID = i.Instance, i.Name, i.ReplenishmentID
+		k.Slots = append(k.Slots, ink)
+	}
+	return func(account int) []*Device {
+		var ds []*Device
+		for n := range cfg.Printers {
+			r := rand.New(rand.NewPCG(cfg.Rand.Uint64(), cfg.Rand.Uint64()))
+			ds = append(ds, NewDevice(&k, fmt.Sprintf("printer-%03d-%d-%s", account+1, n+1, replenish.NewID("", 6)),
+				fmt.Sprintf("Printer %d", n+1), r))
+		}
+		return ds
+	}
 }
 
 // Accounts returns the linked accounts in the order they linked.
@@ -101,6 +120,17 @@ func (c *Cloud) Accounts() []*Account {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]*Account(nil), c.order...)
+}
+
+// DeviceCount is the number of devices of all linked accounts.
+func (c *Cloud) DeviceCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, a := range c.order {
+		n += len(a.Devices)
+	}
+	return n
 }
 
 // ServeHTTP is the skill endpoint: it checks the signature, then answers
@@ -158,30 +188,13 @@ func (c *Cloud) acceptGrant(w http.ResponseWriter, ctx context.Context, h gatewa
 		// A customer who links again keeps their printers.
 		old.setTokens(a)
 	} else {
-		for i := range c.cfg.Printers {
-			a.Devices = append(a.Devices, c.newDevice(len(c.order), i))
-		}
+		a.Devices = c.cfg.NewDevices(len(c.order))
 		c.accounts[a.Grantee] = a
 		c.order = append(c.order, a)
 	}
 	c.mu.Unlock()
 	answer(w, "Alexa.Authorization", "AcceptGrant.Response", h, struct{}{})
 }
-
-func (c *Cloud) newDevice(account, n int) *Device {
-	d := &Device{
-		EndpointID:   fmt.Sprintf("printer-%03d-%d-%s", account+1, n+1, replenish.NewID("", 6)),
-		FriendlyName: fmt.Sprintf("Printer %d", n+1),
-	}
-	for range c.cfg.Inks {
-		d.Levels = append(d.Levels, math.Round(between(c.cfg.Rand, c.cfg.StartMin, c.cfg.StartMax)))
-		d.Drain = append(d.Drain, between(c.cfg.Rand, c.cfg.DrainMin, c.cfg.DrainMax))
-		d.emptySince = append(d.emptySince, 0)
-	}
-	return d
-}
-
-func between(r *rand.Rand, lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
 
 func (c *Cloud) discover(w http.ResponseWriter, h gateway.Header, payload json.RawMessage) {
 	var p struct {
@@ -195,35 +208,10 @@ func (c *Cloud) discover(w http.ResponseWriter, h gateway.Header, payload json.R
 	endpoints := []gateway.DiscoveredEndpoint{}
 	if a != nil {
 		for _, d := range a.Devices {
-			endpoints = append(endpoints, c.describe(d))
+			endpoints = append(endpoints, d.describe())
 		}
 	}
 	answer(w, "Alexa.Discovery", "Discover.Response", h, gateway.DiscoveryPayload{Endpoints: endpoints})
-}
-
-// describe is a printer as discovery reports it: one level sensor per ink,
-// each naming its slot's replenishment ID.
-func (c *Cloud) describe(d *Device) gateway.DiscoveredEndpoint {
-	e := gateway.DiscoveredEndpoint{
-		EndpointID: d.EndpointID, ManufacturerName: "Simulated Printers", Description: "A simulated ink-jet printer",
-		FriendlyName: d.FriendlyName, DisplayCategories: []string{"OTHER"},
-		AdditionalAttributes: &gateway.AdditionalAttributes{Model: c.cfg.ModelID},
-	}
-	for _, ink := range c.cfg.Inks {
-		name := gateway.FriendlyName{Type: "text"}
-		name.Value.Text, name.Value.Locale = ink.Name, "en-US"
-		e.Capabilities = append(e.Capabilities, gateway.Capability{
-			Type: "AlexaInterface", Interface: gateway.LevelSensor, Version: "3", Instance: ink.Instance,
-			Properties: &gateway.CapabilityProps{Supported: []gateway.SupportedProperty{{Name: "level"}},
-				ProactivelyReported: true, Retrievable: true},
-			CapabilityResources: &gateway.CapabilityResources{FriendlyNames: []gateway.FriendlyName{name}},
-			Configuration: &gateway.CapabilityConfig{
-				Measurement:   &gateway.MeasurementConfig{Type: "Percentage"},
-				Replenishment: &gateway.ReplenishmentConfig{Type: "DashReplenishmentId", Value: ink.ReplenishmentID},
-			},
-		})
-	}
-	return e
 }
 
 // answer writes a synchronous response event to a directive.
@@ -291,27 +279,35 @@ func (a *Account) token(ctx context.Context, cfg Config) (string, error) {
 	return a.token(ctx, cfg)
 }
 
-// Report sends one ChangeReport with every ink level of d, sampled at
-// time at, and returns the gateway's HTTP status. messageID names the
-// report; sending the same one twice is how a retry looks.
+// Report sends one ChangeReport with every level of d, sampled at time
+// at, and returns the gateway's HTTP status. messageID names the report;
+// sending the same one twice is how a retry looks.
 func (c *Cloud) Report(ctx context.Context, a *Account, d *Device, messageID string, at time.Time) (int, error) {
 	token, err := a.token(ctx, c.cfg)
 	if err != nil {
 		return 0, err
 	}
-	body, err := json.Marshal(c.changeReport(d, token, messageID, at))
-	if err != nil {
-		return 0, err
+	m, ok := d.levelReport(token, messageID, at)
+	if !ok {
+		return 0, fmt.Errorf("%s has no level sensor", d.EndpointID)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.ReplenishURL+"/v3/events", bytes.NewReader(body))
+	status, _, _, err := c.send(ctx, m)
+	return status, err
+}
+
+// send posts one event to the gateway. It returns the HTTP status and,
+// for a refusal, the exception's code, how long the gateway asked to wait
+// before trying again, and an error describing the refusal.
+func (c *Cloud) send(ctx context.Context, m message) (int, string, time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.ReplenishURL+"/v3/events", bytes.NewReader(m.body))
 	if err != nil {
-		return 0, err
+		return 0, "", 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+m.token)
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusAccepted {
@@ -319,74 +315,9 @@ func (c *Cloud) Report(ctx context.Context, a *Account, d *Device, messageID str
 			Payload struct{ Code, Description string } `json:"payload"`
 		}
 		json.NewDecoder(resp.Body).Decode(&exc)
-		return resp.StatusCode, fmt.Errorf("gateway answered HTTP %d %s: %s", resp.StatusCode, exc.Payload.Code, exc.Payload.Description)
+		return resp.StatusCode, exc.Payload.Code, retryAfter(resp.Header.Get("Retry-After")),
+			fmt.Errorf("gateway answered HTTP %d %s: %s", resp.StatusCode, exc.Payload.Code, exc.Payload.Description)
 	}
-	return resp.StatusCode, nil
-}
-
-// changeReport builds the Alexa ChangeReport for d's levels.
-func (c *Cloud) changeReport(d *Device, token, messageID string, at time.Time) map[string]any {
-	props := []map[string]any{}
-	for i, ink := range c.cfg.Inks {
-		props = append(props, map[string]any{
-			"namespace": gateway.LevelSensor, "instance": ink.Instance, "name": "level",
-			"value":        map[string]any{"@type": "Percentage", "value": int(math.Round(d.Levels[i]))},
-			"timeOfSample": at.UTC().Format("2006-01-02T15:04:05.000Z"), "uncertaintyInMilliseconds": 0,
-		})
-	}
-	return map[string]any{
-		"event": map[string]any{
-			"header": gateway.Header{Namespace: "Alexa", Name: "ChangeReport", PayloadVersion: "3", MessageID: messageID},
-			"endpoint": gateway.EndpointRef{Scope: &gateway.Scope{Type: "BearerToken", Token: token},
-				EndpointID: d.EndpointID},
-			"payload": map[string]any{"change": map[string]any{
-				"cause": map[string]string{"type": "PERIODIC_POLL"}, "properties": props}},
-		},
-		"context": map[string]any{"properties": []any{}},
-	}
-}
-
-// Run drains the fleet's inks in compressed time, speed simulated seconds
-// per real second, and reports every device's levels every tick, until ctx
-// ends. An ink that runs dry is replaced a simulated day or two later, as
-// a customer would. onReport, if set, sees each report's outcome.
-func (c *Cloud) Run(ctx context.Context, speed float64, tick time.Duration, onReport func(d *Device, status int, err error)) error {
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	days := speed * tick.Seconds() / 86400 // simulated days per tick
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		for _, a := range c.Accounts() {
-			for _, d := range a.Devices {
-				c.step(d, days)
-				status, err := c.Report(ctx, a, d, replenish.NewUUID(), time.Now())
-				if ctx.Err() != nil {
-					return nil // the run ended mid-report: not a refusal
-				}
-				if onReport != nil {
-					onReport(d, status, err)
-				}
-			}
-		}
-	}
-}
-
-// step drains d's inks by days of use.
-func (c *Cloud) step(d *Device, days float64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range d.Levels {
-		if d.Levels[i] > 0 {
-			d.Levels[i] = max(0, d.Levels[i]-d.Drain[i]*days)
-			continue
-		}
-		d.emptySince[i] += days
-		if d.emptySince[i] >= 1+c.cfg.Rand.Float64() {
-			d.Levels[i], d.emptySince[i] = 100, 0
-		}
-	}
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, "", 0, nil
 }

@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
+	"slices"
 	"strings"
 
 	"replenish"
@@ -39,12 +43,18 @@ func (c *Client) Do(ctx context.Context, method, path, key string, in, out any) 
 			return err
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, &body)
+	return c.Send(ctx, method, path, key, "application/json", body.Bytes(), out)
+}
+
+// Send sends body as it is, of type contentType, with key as bearer and
+// decodes the answer into out.
+func (c *Client) Send(ctx context.Context, method, path, key, contentType string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.URL+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return err
@@ -61,23 +71,19 @@ func (c *Client) Do(ctx context.Context, method, path, key string, in, out any) 
 	return nil
 }
 
-// Vendor is a vendor registered by Register, with its credentials.
+// Vendor is a vendor registered by Register or RegisterFleet, with its
+// credentials and its models.
 type Vendor struct {
 	VendorCode    string `json:"vendorCode"`
 	APIKey        string `json:"apiKey"`
 	ClientID      string `json:"clientId"`
 	ClientSecret  string `json:"clientSecret"`
 	SigningSecret string `json:"signingSecret"`
-	ModelID       string
-	Inks          []Ink
-}
-
-// The printer model's inks: slot, sensor instance, name, catalog product.
-var printerInks = []struct{ slot, instance, name, product string }{
-	{"SLOT01", "InkSensor.Black", "Black ink", "SIM-INK-BLACK"},
-	{"SLOT02", "InkSensor.Cyan", "Cyan ink", "SIM-INK-CYAN"},
-	{"SLOT03", "InkSensor.Magenta", "Magenta ink", "SIM-INK-MAGENTA"},
-	{"SLOT04", "InkSensor.Yellow", "Yellow ink", "SIM-INK-YELLOW"},
+	// Kinds are its models, their slots' replenishment IDs filled in.
+	Kinds []*Kind
+	// ModelID and Inks are the printer model, for Register's callers.
+	ModelID string
+	Inks    []Ink
 }
 
 // Register does, through the API, what a device maker and the operator do
@@ -86,47 +92,60 @@ var printerInks = []struct{ slot, instance, name, product string }{
 // sold in the US, their replenishment-ID requests, and the operator's
 // assignment of each (threshold in percent, THRESHOLD policy).
 func Register(ctx context.Context, c *Client, operatorKey, skillURL string, threshold float64) (*Vendor, error) {
-	for _, ink := range printerInks {
-		product := map[string]any{"category": "INK", "packQuantity": 1, "packUnit": "Count",
-			"offers": map[string]any{"US": map[string]any{"title": ink.name + " cartridge (simulated)",
-				"price": "19.99", "currency": "USD", "available": true}}}
-		if err := c.Do(ctx, "PUT", "/api/v1/products/"+ink.product, operatorKey, product, nil); err != nil {
-			return nil, err
+	v, err := RegisterFleet(ctx, c, operatorKey, skillURL, []Kind{printer(threshold, 15, 100, 4, 12)}, []string{"US"})
+	if err != nil {
+		return nil, err
+	}
+	k := v.Kinds[0]
+	v.ModelID = k.ModelID
+	for _, s := range k.Slots {
+		v.Inks = append(v.Inks, Ink{Instance: s.Instance, Name: s.Name, ReplenishmentID: s.ReplenishmentID})
+	}
+	return v, nil
+}
+
+// RegisterFleet registers, through the API, a vendor whose skill endpoint
+// is skillURL with a model of each kind sold in the marketplaces: the
+// slots' products in the catalog, the slots, their product lists,
+// replenishment-ID requests, and the operator's assignment of each with
+// the slot's threshold and the THRESHOLD policy.
+func RegisterFleet(ctx context.Context, c *Client, operatorKey, skillURL string, kinds []Kind, marketplaces []string) (*Vendor, error) {
+	var mps struct{ Items []replenish.Marketplace }
+	if err := c.Do(ctx, "GET", "/api/v1/marketplaces", operatorKey, nil, &mps); err != nil {
+		return nil, err
+	}
+	currency := map[string]string{}
+	for _, m := range mps.Items {
+		currency[m.Code] = m.Currency
+	}
+	for _, k := range kinds {
+		for _, s := range k.Slots {
+			offers := map[string]any{}
+			for _, mp := range marketplaces {
+				if currency[mp] == "" {
+					return nil, fmt.Errorf("unknown marketplace %q", mp)
+				}
+				offers[mp] = map[string]any{"title": s.Title, "price": "19.99", "currency": currency[mp], "available": true}
+			}
+			product := map[string]any{"category": s.Category, "packQuantity": s.Pack, "packUnit": s.PackUnit, "offers": offers}
+			if err := c.Do(ctx, "PUT", "/api/v1/products/"+s.ProductID, operatorKey, product, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
+
 	code := replenish.NewID("sim-", 8)
-	v := &Vendor{ModelID: "sim-printer"}
+	v := &Vendor{}
 	if err := c.Do(ctx, "POST", "/api/v1/vendors", operatorKey,
-		map[string]string{"vendorCode": code, "name": "Simulated Printers " + strings.TrimPrefix(code, "sim-")}, v); err != nil {
+		map[string]string{"vendorCode": code, "name": vendorName(kinds) + " " + strings.TrimPrefix(code, "sim-")}, v); err != nil {
 		return nil, err
 	}
-	key := v.APIKey
-	if err := c.Do(ctx, "PUT", "/api/v1/vendor", key, map[string]any{"skillEndpointUrl": skillURL}, nil); err != nil {
+	if err := c.Do(ctx, "PUT", "/api/v1/vendor", v.APIKey, map[string]any{"skillEndpointUrl": skillURL}, nil); err != nil {
 		return nil, err
 	}
-	model := "/api/v1/models/" + v.ModelID
-	type call struct {
-		method, path string
-		body         any
-	}
-	steps := []call{
-		{"POST", "/api/v1/models", map[string]string{"kind": "SKILL", "name": "Simulated ink-jet printer", "modelId": v.ModelID}},
-		{"PUT", model + "/marketplaces/US", nil},
-		{"PATCH", model + "/slots/SLOT01", map[string]string{"category": "INK"}},
-	}
-	for _, ink := range printerInks[1:] {
-		steps = append(steps, call{"POST", model + "/slots", map[string]string{"slotId": ink.slot, "category": "INK"}})
-	}
-	for _, ink := range printerInks {
-		steps = append(steps,
-			call{"PUT", model + "/slots/" + ink.slot + "/products/US", map[string]any{"productIds": []string{ink.product}}},
-			call{"PUT", model + "/slots/" + ink.slot + "/replenishment-request", map[string]any{
-				"sensorType": "LEVEL", "measurement": map[string]string{"type": "Percentage"},
-				"description": "optical level sensor in the " + ink.name + " cartridge, reports whole percent", "submit": true}})
-	}
-	for _, s := range steps {
-		if err := c.Do(ctx, s.method, s.path, key, s.body, nil); err != nil {
-			return nil, err
+	for _, k := range kinds {
+		if err := registerModel(ctx, c, v.APIKey, k, marketplaces); err != nil {
+			return nil, fmt.Errorf("model %s: %w", k.ModelID, err)
 		}
 	}
 
@@ -138,22 +157,142 @@ func Register(ctx context.Context, c *Client, operatorKey, skillURL string, thre
 		if r.VendorCode != code {
 			continue
 		}
+		s, ok := slotOf(kinds, r.ModelID, r.SlotID)
+		if !ok {
+			return nil, fmt.Errorf("the vendor has a request for %s %s, which it never made", r.ModelID, r.SlotID)
+		}
 		if err := c.Do(ctx, "POST", "/api/v1/replenishment-requests/"+r.RequestID+"/assign", operatorKey,
-			map[string]any{"threshold": threshold, "policy": "THRESHOLD"}, nil); err != nil {
+			map[string]any{"threshold": s.Threshold, "policy": replenish.PolicyThreshold}, nil); err != nil {
 			return nil, err
 		}
 	}
-	var m replenish.Model
-	if err := c.Do(ctx, "GET", model, key, nil, &m); err != nil {
-		return nil, err
-	}
-	for i, ink := range printerInks {
-		if m.Slots[i].Request == nil || m.Slots[i].Request.ReplenishmentID == "" {
-			return nil, fmt.Errorf("slot %s has no replenishment ID after assignment", ink.slot)
+	for _, k := range kinds {
+		var m replenish.Model
+		if err := c.Do(ctx, "GET", "/api/v1/models/"+k.ModelID, v.APIKey, nil, &m); err != nil {
+			return nil, err
 		}
-		v.Inks = append(v.Inks, Ink{Instance: ink.instance, Name: ink.name, ReplenishmentID: m.Slots[i].Request.ReplenishmentID})
+		k.Slots = slices.Clone(k.Slots) // the kinds given stay as they were
+		for i, s := range k.Slots {
+			if m.Slots[i].SlotID != s.SlotID || m.Slots[i].Request == nil || m.Slots[i].Request.ReplenishmentID == "" {
+				return nil, fmt.Errorf("model %s slot %s has no replenishment ID after assignment", k.ModelID, s.SlotID)
+			}
+			k.Slots[i].ReplenishmentID = m.Slots[i].Request.ReplenishmentID
+		}
+		v.Kinds = append(v.Kinds, &k)
 	}
 	return v, nil
+}
+
+// Certify does what certification asks of each of v's models, then has
+// it certified: the vendor uploads an image (a white PNG with a mark of
+// the kind's own colour), names the device and its slots in every
+// marketplace the model is sold in, and submits; the operator approves.
+// Then any customer of those marketplaces can link the models.
+func Certify(ctx context.Context, c *Client, operatorKey string, v *Vendor, marketplaces []string) error {
+	for i, k := range v.Kinds {
+		model := "/api/v1/models/" + k.ModelID
+		if err := c.Send(ctx, "PUT", model+"/image", v.APIKey, "image/png", picture(i), nil); err != nil {
+			return err
+		}
+		names := map[string]string{}
+		for _, s := range k.Slots {
+			names[s.SlotID] = s.Name
+		}
+		for _, mp := range marketplaces {
+			if err := c.Do(ctx, "PUT", model+"/marketplaces/"+mp+"/localization", v.APIKey,
+				map[string]any{"deviceName": k.DeviceName, "slotNames": names}, nil); err != nil {
+				return err
+			}
+		}
+		if err := c.Do(ctx, "POST", model+"/certification", v.APIKey, nil, nil); err != nil {
+			return err
+		}
+		if err := c.Do(ctx, "POST", "/api/v1/vendors/"+v.VendorCode+"/models/"+k.ModelID+"/certification/approve",
+			operatorKey, map[string]any{}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// picture is a 64×64 PNG on white, with a square in the n-th colour.
+func picture(n int) []byte {
+	colors := []color.NRGBA{{0x20, 0x20, 0x20, 0xff}, {0x1e, 0x6f, 0xd9, 0xff}, {0x7a, 0x4a, 0x2a, 0xff}, {0x2a, 0x9d, 0x5c, 0xff}}
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for y := range 64 {
+		for x := range 64 {
+			c := color.NRGBA{0xff, 0xff, 0xff, 0xff}
+			if x >= 16 && x < 48 && y >= 16 && y < 48 {
+				c = colors[n%len(colors)]
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
+}
+
+// vendorName is the maker of all the kinds, or "Simulated Appliances".
+func vendorName(kinds []Kind) string {
+	for _, k := range kinds {
+		if k.Manufacturer != kinds[0].Manufacturer {
+			return "Simulated Appliances"
+		}
+	}
+	return kinds[0].Manufacturer
+}
+
+// registerModel creates kind k's model with its slots, marketplaces,
+// product lists and submitted replenishment-ID requests.
+func registerModel(ctx context.Context, c *Client, key string, k Kind, marketplaces []string) error {
+	model := "/api/v1/models/" + k.ModelID
+	type call struct {
+		method, path string
+		body         any
+	}
+	steps := []call{{"POST", "/api/v1/models", map[string]string{"kind": "SKILL", "name": k.ModelName, "modelId": k.ModelID}}}
+	for _, mp := range marketplaces {
+		steps = append(steps, call{"PUT", model + "/marketplaces/" + mp, nil})
+	}
+	for i, s := range k.Slots {
+		// A new model has SLOT01 without a category; the others are added.
+		if i == 0 {
+			steps = append(steps, call{"PATCH", model + "/slots/" + s.SlotID, map[string]string{"category": s.Category}})
+		} else {
+			steps = append(steps, call{"POST", model + "/slots", map[string]string{"slotId": s.SlotID, "category": s.Category}})
+		}
+	}
+	for _, s := range k.Slots {
+		for _, mp := range marketplaces {
+			steps = append(steps, call{"PUT", model + "/slots/" + s.SlotID + "/products/" + mp,
+				map[string]any{"productIds": []string{s.ProductID}}})
+		}
+		measurement := map[string]string{"type": string(s.Measure)}
+		if s.Unit != "" {
+			measurement["unit"] = string(s.Unit)
+		}
+		steps = append(steps, call{"PUT", model + "/slots/" + s.SlotID + "/replenishment-request", map[string]any{
+			"sensorType": s.Sensor, "measurement": measurement,
+			"description": "simulated " + strings.ToLower(s.Name) + " sensor", "submit": true}})
+	}
+	for _, s := range steps {
+		if err := c.Do(ctx, s.method, s.path, key, s.body, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func slotOf(kinds []Kind, modelID, slotID string) (Slot, bool) {
+	for _, k := range kinds {
+		for _, s := range k.Slots {
+			if k.ModelID == modelID && s.SlotID == slotID {
+				return s, true
+			}
+		}
+	}
+	return Slot{}, false
 }
 
 // Customer is a customer created by AddCustomer.
@@ -164,23 +303,35 @@ type Customer struct {
 }
 
 // AddCustomer creates a customer in the US, makes them a test account of
-// the vendor's model, and links their account with the vendor through the
-// real directive and token flow.
+// the vendor's printer model, and links their account with the vendor
+// through the real directive and token flow.
 func AddCustomer(ctx context.Context, c *Client, operatorKey string, v *Vendor, name string) (*Customer, error) {
-	cu := &Customer{}
-	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + replenish.NewID("", 6) + "@example.com"
-	if err := c.Do(ctx, "POST", "/api/v1/customers", operatorKey,
-		map[string]string{"email": email, "name": name, "marketplace": "US"}, cu); err != nil {
+	cu, err := NewCustomer(ctx, c, operatorKey, name, "US")
+	if err != nil {
 		return nil, err
 	}
 	if err := c.Do(ctx, "PUT", "/api/v1/models/"+v.ModelID+"/marketplaces/US/test-accounts/"+cu.CustomerID,
 		v.APIKey, nil, nil); err != nil {
 		return nil, err
 	}
-	if err := c.Do(ctx, "POST", "/api/v1/links", cu.APIKey, map[string]string{"vendorCode": v.VendorCode}, nil); err != nil {
+	return cu, Link(ctx, c, cu, v.VendorCode)
+}
+
+// NewCustomer creates a customer in marketplace mp.
+func NewCustomer(ctx context.Context, c *Client, operatorKey, name, mp string) (*Customer, error) {
+	cu := &Customer{}
+	email := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "." + replenish.NewID("", 6) + "@example.com"
+	if err := c.Do(ctx, "POST", "/api/v1/customers", operatorKey,
+		map[string]string{"email": email, "name": name, "marketplace": mp}, cu); err != nil {
 		return nil, err
 	}
 	return cu, nil
+}
+
+// Link links the customer's account with the vendor: Replenish sends the
+// vendor's cloud AcceptGrant, then Discover.
+func Link(ctx context.Context, c *Client, cu *Customer, vendorCode string) error {
+	return c.Do(ctx, "POST", "/api/v1/links", cu.APIKey, map[string]string{"vendorCode": vendorCode}, nil)
 }
 
 // SetMode sets the mode of every slot of every device of a customer.

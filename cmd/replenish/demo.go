@@ -15,8 +15,15 @@ const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulate
 vendor, links two customers through the real protocol (one with smart
 reorder, one notified), and runs the simulated fleet against it, printing
 low supplies and orders as they happen. Then it keeps serving, with its URL
-and keys printed, so that you can call the API yourself.
+and keys printed, so that you can call the API yourself. The fleet's flags
+are those of "replenish simulate", with a small, quiet fleet by default.
 `
+
+// demoDefaults are a fleet small enough to follow: two customers with a
+// printer each, one of them on smart reorder, no noise, a minute long.
+var demoDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 2, Kinds: "printer", PerCustomer: 1, Marketplaces: "US",
+	Auto: 0.5, Days: 60, Speed: 86400, Duration: time.Minute, Concurrency: 2, Noise: 0, Watch: true,
+	Progress: 10 * time.Second}
 
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config
@@ -24,7 +31,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs := newFlags("demo", demoAbout, stderr)
 	cfg.flags(fs, "replenish-demo.db")
 	fs.Lookup("db").Usage = "the demo's SQLite database `file`, made anew at every run"
-	o.flags(fs)
+	o.flags(fs, demoDefaults)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -66,7 +73,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		url, cfg.OperatorEmail, cfg.OperatorPassword, o.VendorEmail, o.VendorPassword)
 
 	o.URL = url
-	if err := simulate(ctx, o, stdout, log); err != nil {
+	if _, err := simulate(ctx, o, stdout, io.Discard, log); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {

@@ -23,11 +23,16 @@ import (
 // port and a temporary database, and returns its base URL.
 func startServe(t *testing.T, operatorKey string) string {
 	t.Helper()
+	return startServeOn(t, operatorKey, filepath.Join(t.TempDir(), "e2e.db"))
+}
+
+// startServeOn is startServe on the database file db.
+func startServeOn(t *testing.T, operatorKey, db string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
-	args := []string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "e2e.db"),
-		"--operator-key", operatorKey}
+	args := []string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey}
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, io.Discard, logw)
 		logw.CloseWithError(err)

@@ -44,7 +44,10 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--gateway-burst", "0"}, nil, "--gateway-burst: at least 1", ""},
 		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_GATEWAY_RATE": "-5"}, "--gateway-rate: 0 or more", ""},
 		{[]string{"replenish", "simulate"}, nil, "--operator-key: required", ""},
-		{[]string{"replenish", "simulate", "--operator-key", "k", "--auto", "3"}, nil, "--auto: from 0 to --customers (2)", ""},
+		{[]string{"replenish", "simulate", "--operator-key", "k", "--auto", "3"}, nil, "--auto: a share from 0 to 1", ""},
+		{[]string{"replenish", "simulate", "--operator-key", "k", "--kinds", "printer,toaster"}, nil, `--kinds: unknown kind "toaster"`, ""},
+		{[]string{"replenish", "simulate", "--operator-key", "k", "--days", "0"}, nil, "--days: at least 1", ""},
+		{[]string{"replenish", "simulate", "--operator-key", "k", "--devices", "0"}, nil, "--devices: at least 1", ""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {

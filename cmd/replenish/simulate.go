@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"replenish"
@@ -20,61 +24,123 @@ import (
 
 // simOptions shape one run of the simulated vendor cloud.
 type simOptions struct {
-	URL         string
-	OperatorKey string
-	Listen      string
-	Customers   int
-	Auto        int // how many of the customers choose smart reorder
-	Printers    int
-	Speed       float64
-	Duration    time.Duration
-	Threshold   float64
-	Seed        uint64
+	URL          string
+	OperatorKey  string
+	Listen       string
+	Devices      int
+	Kinds        string
+	PerCustomer  int
+	Marketplaces string
+	Auto         float64 // the share of customers who choose smart reorder
+	Days         int
+	Speed        float64
+	Duration     time.Duration
+	Concurrency  int
+	Noise        float64
+	Watch        bool
+	Progress     time.Duration
+	Seed         uint64
 	// VendorEmail and VendorPassword, when set, give the simulated vendor
 	// a console user, so that the demo's reader can sign in as the vendor.
 	VendorEmail, VendorPassword string
 }
 
-func (o *simOptions) flags(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	Float64Var(*float64, string, float64, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-	Uint64Var(*uint64, string, uint64, string)
-}) {
-	fs.StringVar(&o.Listen, "listen", "127.0.0.1:0", "where the simulated vendor's skill endpoint listens (`host:port`)")
-	fs.IntVar(&o.Customers, "customers", 2, "how many customers link the simulated vendor")
-	fs.IntVar(&o.Auto, "auto", 1, "how many of them choose smart reorder (AUTO); the others are told (NOTIFY)")
-	fs.IntVar(&o.Printers, "printers", 1, "printers per customer, four inks each")
-	fs.Float64Var(&o.Speed, "speed", 86400, "simulated seconds per real second (86400: a day per second)")
-	fs.DurationVar(&o.Duration, "duration", time.Minute, "how long the simulation runs (0: until interrupted)")
-	fs.Float64Var(&o.Threshold, "threshold", 10, "the low threshold the operator assigns, in percent")
-	fs.Uint64Var(&o.Seed, "seed", 0, "random seed for the fleet (0: a new one each run)")
+// fleetDefaults are simulate's defaults: a mixed fleet, with noise.
+var fleetDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 200, Kinds: "printer,washer,coffee,vacuum",
+	PerCustomer: 4, Marketplaces: "US,UK,DE,JP", Auto: 0.25, Days: 30, Speed: 86400, Concurrency: 8, Noise: 1,
+	Progress: 5 * time.Second}
+
+// flags defines the fleet's flags on fs with the defaults d.
+func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
+	fs.StringVar(&o.Listen, "listen", d.Listen, "where the simulated vendor's skill endpoint listens (`host:port`)")
+	fs.IntVar(&o.Devices, "devices", d.Devices, "how many devices the fleet has")
+	fs.StringVar(&o.Kinds, "kinds", d.Kinds, "the `kinds` of device, comma-separated, drawn at random: printer (four inks, level in percent), washer (detergent and softener by volume), coffee (pods counted as used, water filter wear), vacuum (filter and brush wear, replacements)")
+	fs.IntVar(&o.PerCustomer, "per-customer", d.PerCustomer, "at most this many devices per customer (each has 1 to this many)")
+	fs.StringVar(&o.Marketplaces, "marketplaces", d.Marketplaces, "the `marketplaces` the models are sold in and customers live in, comma-separated")
+	fs.Float64Var(&o.Auto, "auto", d.Auto, "the `share` of customers (0 to 1) who choose smart reorder (AUTO); the others are told (NOTIFY)")
+	fs.IntVar(&o.Days, "days", d.Days, "how many simulated days the fleet runs")
+	fs.Float64Var(&o.Speed, "speed", d.Speed, "simulated seconds per real second, at most (86400: a day per second); a day starts only when the last day's reports are answered")
+	fs.DurationVar(&o.Duration, "duration", d.Duration, "stop after this much real time even if days remain (0: when the days are done)")
+	fs.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "how many requests the simulator has in flight")
+	fs.Float64Var(&o.Noise, "noise", d.Noise, "how noisy devices are: 1 is the usual share of repeated, late, missed, mis-stamped reports and silent devices; 0 none")
+	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders as they happen (for small fleets)")
+	fs.DurationVar(&o.Progress, "progress", d.Progress, "how often to print a progress line when standard error is not a terminal")
+	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random seed for the fleet (0: a new one each run)")
 }
 
 func (o *simOptions) validate() error {
 	switch {
-	case o.Customers < 1:
-		return errors.New("--customers: at least 1")
-	case o.Auto < 0 || o.Auto > o.Customers:
-		return fmt.Errorf("--auto: from 0 to --customers (%d)", o.Customers)
-	case o.Printers < 1:
-		return errors.New("--printers: at least 1")
+	case o.Devices < 1:
+		return errors.New("--devices: at least 1")
+	case o.PerCustomer < 1:
+		return errors.New("--per-customer: at least 1")
+	case o.Auto < 0 || o.Auto > 1:
+		return errors.New("--auto: a share from 0 to 1")
+	case o.Days < 1:
+		return errors.New("--days: at least 1")
 	case o.Speed <= 0:
 		return errors.New("--speed: more than 0")
-	case o.Threshold < 0 || o.Threshold > 100:
-		return errors.New("--threshold: a percentage from 0 to 100")
+	case o.Duration < 0:
+		return errors.New("--duration: 0 or more")
+	case o.Concurrency < 1:
+		return errors.New("--concurrency: at least 1")
+	case o.Noise < 0 || o.Noise > 10:
+		return errors.New("--noise: from 0 to 10")
+	case o.Progress <= 0:
+		return errors.New("--progress: more than 0")
 	case o.OperatorKey == "":
 		return errors.New("--operator-key: required, to register the simulated vendor (REPLENISH_OPERATOR_KEY works too)")
+	}
+	if _, err := o.kinds(); err != nil {
+		return err
+	}
+	if len(o.marketplaces()) == 0 {
+		return errors.New("--marketplaces: at least one, such as US")
 	}
 	return nil
 }
 
-const simulateAbout = `Runs a simulated vendor cloud against a running Replenish: registers a
-vendor with a printer model (four inks), has the operator assign its
-replenishment IDs, links customers through the real AcceptGrant, token and
-Discover flow, then drains the inks in compressed time and reports the
-levels as ChangeReports. Prints low supplies and orders as they happen.
+func (o *simOptions) kinds() ([]simulator.Kind, error) {
+	var out []simulator.Kind
+	for _, name := range strings.Split(o.Kinds, ",") {
+		k, ok := simulator.KindNamed(strings.TrimSpace(name))
+		if !ok {
+			return nil, fmt.Errorf("--kinds: unknown kind %q; the kinds are printer, washer, coffee and vacuum", name)
+		}
+		if !slices.ContainsFunc(out, func(o simulator.Kind) bool { return o.Name == k.Name }) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+func (o *simOptions) marketplaces() []string {
+	var out []string
+	for _, mp := range strings.Split(o.Marketplaces, ",") {
+		if mp = strings.ToUpper(strings.TrimSpace(mp)); mp != "" {
+			out = append(out, mp)
+		}
+	}
+	return out
+}
+
+const simulateAbout = `Runs a simulated vendor cloud with a fleet of devices against a running
+Replenish. Through the API it registers a vendor with a model per kind of
+device, has the operator assign the slots' replenishment IDs, and creates
+customers spread over the marketplaces, each linking 1 to --per-customer
+devices through the real AcceptGrant, token and Discover flow. Then the
+devices use their supplies in compressed time and report them (levels as
+ChangeReports, usage as InventoryConsumed, replaced parts as
+InventoryReplaced), with the noise of real devices: repeated and late
+messages, missed days, mis-stamped reports, devices going silent.
+
+Progress goes to standard error; a summary (events, rejections by code,
+latency percentiles, orders, low-supply notices) to standard output when
+the days are done, --duration has passed, or on Ctrl-C.
+
+Example:
+  replenish simulate --url http://127.0.0.1:8080 --operator-key "$KEY" \
+    --devices 2000 --days 30 --speed 172800
 `
 
 func simulateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -82,154 +148,369 @@ func simulateCommand(ctx context.Context, args []string, getenv func(string) str
 	fs := newFlags("simulate", simulateAbout, stderr)
 	fs.StringVar(&o.URL, "url", "http://127.0.0.1:8080", "the base `URL` of the running Replenish")
 	fs.StringVar(&o.OperatorKey, "operator-key", "", "the operator's API `key`")
-	o.flags(fs)
+	o.flags(fs, fleetDefaults)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := o.validate(); err != nil {
 		return err
 	}
-	return simulate(ctx, o, stdout, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	_, err := simulate(ctx, o, stdout, stderr, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	return err
 }
 
 var customerNames = []string{"Ada Lovelace", "Grace Hopper", "Alan Turing", "Barbara Liskov", "Edsger Dijkstra",
 	"Frances Allen", "Donald Knuth", "Margaret Hamilton"}
 
-// simulate runs the scenario of simOptions and prints what happens.
-func simulate(ctx context.Context, o simOptions, out io.Writer, log *slog.Logger) error {
+func customerName(i int) string {
+	if i < len(customerNames) {
+		return customerNames[i]
+	}
+	return fmt.Sprintf("%s %d", customerNames[i%len(customerNames)], i/len(customerNames)+1)
+}
+
+// fleetResult is what a simulation did, as counted by the simulator and
+// read back from Replenish's API.
+type fleetResult struct {
+	simulator.Summary
+	Vendor     *simulator.Vendor
+	Customers  []*simulator.Customer
+	Orders     int // orders placed for the customers
+	LowNotices int // LOW_SUPPLY entries in their feeds
+}
+
+// simulate runs the fleet of o against the Replenish at o.URL, prints
+// progress to progress and the summary to out, and returns what it
+// counted. Ctrl-C (ctx ending) stops it with the summary printed.
+func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *slog.Logger) (*fleetResult, error) {
 	seed := o.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
+	kinds, err := o.kinds()
+	if err != nil {
+		return nil, err
+	}
+	mps := o.marketplaces()
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
-		return fmt.Errorf("--listen %s: %w", o.Listen, err)
+		return nil, fmt.Errorf("--listen %s: %w", o.Listen, err)
 	}
 	skillURL := "http://" + ln.Addr().String()
-	httpClient := &http.Client{Timeout: 30 * time.Second}
+	httpClient := &http.Client{Timeout: 30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency * 2, IdleConnTimeout: time.Minute}}
 	api := &simulator.Client{URL: strings.TrimSuffix(o.URL, "/"), HTTP: httpClient}
 
-	fmt.Fprintf(out, "Registering a simulated printer vendor at %s ...\n", api.URL)
-	v, err := simulator.Register(ctx, api, o.OperatorKey, skillURL, o.Threshold)
+	fmt.Fprintf(out, "Registering a simulated vendor at %s ...\n", api.URL)
+	v, err := simulator.RegisterFleet(ctx, api, o.OperatorKey, skillURL, kinds, mps)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("registering the simulated vendor: %w", err)
+		return nil, fmt.Errorf("registering the simulated vendor: %w", err)
+	}
+	if err := simulator.Certify(ctx, api, o.OperatorKey, v, mps); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("certifying the simulated models: %w", err)
 	}
 	if o.VendorEmail != "" {
 		err := api.Do(ctx, "POST", "/api/v1/vendors/"+v.VendorCode+"/users", o.OperatorKey,
 			map[string]string{"email": o.VendorEmail, "password": o.VendorPassword}, nil)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("adding the simulated vendor's console user: %w", err)
+			return nil, fmt.Errorf("adding the simulated vendor's console user: %w", err)
 		}
 	}
+	r := rand.New(rand.NewPCG(seed, seed>>1|1))
+	households := simulator.Households(o.Devices, o.PerCustomer, v.Kinds, r)
 	cloud := simulator.NewCloud(simulator.Config{
 		ReplenishURL: api.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret, SigningSecret: v.SigningSecret,
-		ModelID: v.ModelID, Inks: v.Inks, Printers: o.Printers, StartMin: 15, StartMax: 70, DrainMin: 4, DrainMax: 12,
-		Rand: rand.New(rand.NewPCG(seed, seed>>1|1)), HTTP: httpClient, Log: log,
+		NewDevices: simulator.FleetDevices(households, seed), HTTP: httpClient, Log: log,
 	})
 	cloudServer := &http.Server{Handler: cloud, ReadHeaderTimeout: 10 * time.Second}
 	go cloudServer.Serve(ln)
 	defer cloudServer.Close()
 
-	var people []*simulator.Customer
-	for i := range o.Customers {
-		name := customerNames[i%len(customerNames)]
-		cu, err := simulator.AddCustomer(ctx, api, o.OperatorKey, v, name)
-		if err != nil {
-			return fmt.Errorf("linking customer %s: %w", name, err)
-		}
-		mode := replenish.ModeNotify
-		if i < o.Auto {
-			mode = replenish.ModeAuto
-			if err := simulator.SetMode(ctx, api, cu, mode); err != nil {
-				return fmt.Errorf("choosing smart reorder for %s: %w", name, err)
-			}
-		}
-		people = append(people, cu)
-		fmt.Fprintf(out, "  customer %-16s %s  mode %-6s  API key %s\n", name, cu.CustomerID, mode, cu.APIKey)
-	}
-	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, seed %d\n\n", v.VendorCode, v.APIKey, skillURL, seed)
-
+	res := &fleetResult{Vendor: v}
+	st := simulator.NewStats()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if o.Duration > 0 {
 		runCtx, stop = context.WithTimeout(ctx, o.Duration)
 		defer stop()
 	}
-	fmt.Fprintf(out, "Simulating at %g× (%s of device time per second) for %s. Supplies and orders as they happen:\n",
-		o.Speed, time.Duration(o.Speed*float64(time.Second)), durationText(o.Duration))
+	shown := showProgress(progress, o.Progress, func() string { return progressLine(st.Summary(), len(households), o.Days) })
 
-	var sent, accepted atomic.Int64
-	var rejected sync.Map // status → count
-	start := time.Now()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		cloud.Run(runCtx, o.Speed, 100*time.Millisecond, func(d *simulator.Device, status int, err error) {
-			sent.Add(1)
-			if err == nil {
-				accepted.Add(1)
-				return
+	fmt.Fprintf(out, "Linking %d customers with %d devices (%s) in %s ...\n", len(households), o.Devices, o.Kinds, strings.Join(mps, ", "))
+	res.Customers, err = linkFleet(runCtx, api, o, v, households, cloud, st)
+	if err != nil && runCtx.Err() == nil {
+		shown()
+		return nil, err
+	}
+	if len(res.Customers) <= 10 {
+		for i, cu := range res.Customers {
+			mode := replenish.ModeNotify
+			if isAuto(i, len(households), o.Auto) {
+				mode = replenish.ModeAuto
 			}
-			n, _ := rejected.LoadOrStore(status, new(atomic.Int64))
-			if n.(*atomic.Int64).Add(1) == 1 {
-				fmt.Fprintf(out, "  ! report from %s refused: %v\n", d.EndpointID, err)
-			}
-		})
-	})
-	watchFeeds(runCtx, api, people, out, start, o.Speed, &sent)
-	wg.Wait()
+			fmt.Fprintf(out, "  customer %-16s %s  mode %-6s  API key %s\n", cu.Name, cu.CustomerID, mode, cu.APIKey)
+		}
+	}
+	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, seed %d\n\n", v.VendorCode, v.APIKey, skillURL, seed)
 
-	fmt.Fprintf(out, "\nSimulation over: %d reports sent, %d accepted", sent.Load(), accepted.Load())
-	rejected.Range(func(k, v any) bool {
-		fmt.Fprintf(out, ", %d refused with HTTP %d", v.(*atomic.Int64).Load(), k)
-		return true
-	})
-	fmt.Fprintln(out, ".")
-	return nil
+	if runCtx.Err() == nil {
+		fmt.Fprintf(out, "Simulating %d days at up to %g× (%s of device time per second), %s.\n",
+			o.Days, o.Speed, time.Duration(o.Speed*float64(time.Second)), limitText(o.Duration))
+		stopWatching := func() {}
+		if o.Watch {
+			watchCtx, cancel := context.WithCancel(runCtx)
+			var wg sync.WaitGroup
+			wg.Go(func() { watchFeeds(watchCtx, api, res.Customers, out, func() int { return st.Summary().Day }) })
+			stopWatching = func() { cancel(); wg.Wait() }
+		}
+		cloud.Simulate(runCtx, simulator.RunOptions{Days: o.Days, Speed: o.Speed, Concurrency: o.Concurrency,
+			Noise: simulator.DefaultNoise(o.Noise)}, st)
+		stopWatching()
+	}
+	shown()
+
+	// The outcome is read back even after Ctrl-C, within a bound.
+	countCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	res.Summary = st.Summary()
+	res.Orders, res.LowNotices, err = countOutcomes(countCtx, api, res.Customers, o.Concurrency)
+	printSummary(out, res, o, mps, err)
+	return res, nil
 }
 
-func durationText(d time.Duration) string {
-	if d == 0 {
-		return "as long as it runs (Ctrl-C stops it)"
+// isAuto says whether the i-th of n customers chooses smart reorder: the
+// first share of them, so that a share of 0.5 of 2 is one.
+func isAuto(i, n int, share float64) bool { return i < int(math.Round(share*float64(n))) }
+
+// linkFleet creates a customer per household, in the marketplaces in
+// turn, links each with the vendor (which gives them their devices), and
+// sets smart reorder for the share who choose it; o.Concurrency at a time.
+func linkFleet(ctx context.Context, api *simulator.Client, o simOptions, v *simulator.Vendor, households [][]*simulator.Kind,
+	cloud *simulator.Cloud, st *simulator.Stats) ([]*simulator.Customer, error) {
+	mps := o.marketplaces()
+	customers := make([]*simulator.Customer, len(households))
+	errs := make(chan error, len(households))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range o.Concurrency {
+		wg.Go(func() {
+			for i := range next {
+				name := customerName(i)
+				cu, err := simulator.NewCustomer(ctx, api, o.OperatorKey, name, mps[i%len(mps)])
+				if err == nil {
+					cu.Name = name
+					err = simulator.Link(ctx, api, cu, v.VendorCode)
+				}
+				if err == nil && isAuto(i, len(households), o.Auto) {
+					err = simulator.SetMode(ctx, api, cu, replenish.ModeAuto)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("linking customer %s: %w", name, err)
+					continue
+				}
+				customers[i] = cu
+				st.Linked(cloud.DeviceCount())
+			}
+		})
 	}
-	return d.String()
+	var err error
+feed:
+	for i := range households {
+		select {
+		case next <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil && len(errs) > 0 {
+		err = <-errs
+	}
+	if err != nil {
+		return nil, err
+	}
+	return customers, nil
+}
+
+// countOutcomes reads every customer's orders and feed through the API
+// and counts the orders and the low-supply notices.
+func countOutcomes(ctx context.Context, api *simulator.Client, customers []*simulator.Customer, concurrency int) (orders, low int, err error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan *simulator.Customer)
+	for range concurrency {
+		wg.Go(func() {
+			for cu := range next {
+				var os struct{ Items []replenish.Order }
+				var feed struct{ Items []replenish.FeedEntry }
+				e := api.Do(ctx, "GET", "/api/v1/orders", cu.APIKey, nil, &os)
+				if e == nil {
+					e = api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed)
+				}
+				mu.Lock()
+				orders += len(os.Items)
+				for _, f := range feed.Items {
+					if f.Type == replenish.FeedLowSupply {
+						low++
+					}
+				}
+				if e != nil && err == nil {
+					err = e
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, cu := range customers {
+		if cu != nil {
+			next <- cu
+		}
+	}
+	close(next)
+	wg.Wait()
+	return orders, low, err
+}
+
+func limitText(d time.Duration) string {
+	if d == 0 {
+		return "until the days are done (Ctrl-C stops it with a summary)"
+	}
+	return "for at most " + d.String() + " (Ctrl-C stops it with a summary)"
+}
+
+// progressLine is one line of progress.
+func progressLine(s simulator.Summary, customers, days int) string {
+	return fmt.Sprintf("day %d/%d · %d/%d customers, %d devices linked · events %d sent, %d accepted, %d rejected · %.0f/s · %s",
+		s.Day, days, s.Customers, customers, s.Devices, s.Sent, s.Accepted, s.RejectedTotal(), s.Rate(),
+		s.Elapsed.Round(time.Second))
+}
+
+// showProgress writes line() to w until the returned function is called:
+// one line updated in place when w is a terminal, else a line every
+// interval. The returned function writes the last line and stops.
+func showProgress(w io.Writer, interval time.Duration, line func() string) func() {
+	tty := isTerminal(w)
+	if tty {
+		interval = 250 * time.Millisecond
+	}
+	write := func() {
+		if tty {
+			fmt.Fprintf(w, "\r%s\x1b[K", line())
+		} else {
+			fmt.Fprintln(w, line())
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				write()
+				if tty {
+					fmt.Fprintln(w)
+				}
+				return
+			case <-t.C:
+				write()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			<-stopped
+		})
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printSummary writes the end-of-run summary.
+func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, countErr error) {
+	s := r.Summary
+	fmt.Fprintf(out, "\nSimulation over after %d of %d simulated days in %s: %d devices of %d customers in %s.\n",
+		s.Day, o.Days, s.Elapsed.Round(time.Millisecond), s.Devices, s.Customers, strings.Join(mps, ", "))
+	fmt.Fprintf(out, "  events sent         %d (%.0f/s), %d of them repeats of a messageId already sent\n", s.Sent, s.Rate(), s.Repeats)
+	fmt.Fprintf(out, "  accepted            %d (%d distinct events; a repeat is answered 202 with no second effect)\n", s.Accepted, s.Stored)
+	fmt.Fprintf(out, "  rejected            %d%s\n", s.RejectedTotal(), byCount(s.Rejected, "no answer"))
+	if len(s.RejectedEvents) > 0 {
+		fmt.Fprintf(out, "    by event         %s\n", strings.TrimPrefix(byCount(s.RejectedEvents, ""), ": "))
+	}
+	fmt.Fprintf(out, "    injected on purpose %d (level reports stamped an hour ahead), %d of them rejected\n", s.Injected, s.InjectedRejected)
+	fmt.Fprintf(out, "  latency             p50 %s  p90 %s  p99 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max))
+	fmt.Fprintf(out, "  noise               %d late reports, %d missed device-days, %d devices went silent\n", s.Late, s.Missed, s.Silent)
+	if countErr != nil {
+		fmt.Fprintf(out, "  orders and notices  could not be read: %v\n", countErr)
+		return
+	}
+	fmt.Fprintf(out, "  orders placed       %d\n  low-supply notices  %d\n", r.Orders, r.LowNotices)
+}
+
+// byCount lists counts as ": A 3, B 1", largest first; blank names the
+// empty key.
+func byCount(m map[string]int, blank string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	var parts []string
+	for _, k := range keys {
+		name := k
+		if name == "" {
+			name = blank
+		}
+		parts = append(parts, fmt.Sprintf("%s %d", name, m[k]))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 // watchFeeds prints each customer's new feed entries as they appear,
-// through the customer API, with the simulated day; and a progress line
-// every ten seconds.
-func watchFeeds(ctx context.Context, api *simulator.Client, people []*simulator.Customer, out io.Writer,
-	start time.Time, speed float64, sent *atomic.Int64) {
+// through the customer API, with the simulated day.
+func watchFeeds(ctx context.Context, api *simulator.Client, people []*simulator.Customer, out io.Writer, day func() int) {
 	seen := map[int64]bool{}
 	poll := time.NewTicker(500 * time.Millisecond)
 	defer poll.Stop()
-	progress := time.NewTicker(10 * time.Second)
-	defer progress.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-progress.C:
-			fmt.Fprintf(out, "  … day %.0f, %d reports sent\n", time.Since(start).Seconds()*speed/86400, sent.Load())
 		case <-poll.C:
-			for i, cu := range people {
-				var feed struct{ Items []replenish.FeedEntry }
-				if err := api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed); err != nil {
-					if ctx.Err() == nil {
-						fmt.Fprintf(out, "  ! reading the feed of %s: %v\n", customerNames[i%len(customerNames)], err)
-					}
+		}
+		for _, cu := range people {
+			var feed struct{ Items []replenish.FeedEntry }
+			if err := api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed); err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintf(out, "  ! reading the feed of %s: %v\n", cu.Name, err)
+				}
+				continue
+			}
+			for j := len(feed.Items) - 1; j >= 0; j-- {
+				f := feed.Items[j]
+				if seen[f.ID] {
 					continue
 				}
-				for j := len(feed.Items) - 1; j >= 0; j-- {
-					f := feed.Items[j]
-					if seen[f.ID] {
-						continue
-					}
-					seen[f.ID] = true
-					fmt.Fprintf(out, "  day %3.0f  %-14s %-15s %s\n", time.Since(start).Seconds()*speed/86400,
-						customerNames[i%len(customerNames)], f.Type, f.Message)
-				}
+				seen[f.ID] = true
+				fmt.Fprintf(out, "  day %3d  %-14s %-15s %s\n", day(), cu.Name, f.Type, f.Message)
 			}
 		}
 	}

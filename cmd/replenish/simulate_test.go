@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// fleetDB opens the server's database read-only, to compare what the
+// simulator counted with what Replenish stored.
+func fleetDB(t *testing.T, path string) func(query string, args ...any) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return func(query string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+		return n
+	}
+}
+
+// TestSimulateFleet runs a small, noisy fleet of every kind against
+// "replenish serve" in process and checks the summary against what the
+// server stored: every accepted event stored once (repeats deduplicated),
+// no refusal but the mis-stamped reports injected on purpose, and the
+// orders and low-supply notices the summary counts.
+func TestSimulateFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fleet runs for a few seconds")
+	}
+	const key = "rk_op_simulate_fleet_test"
+	path := filepath.Join(t.TempDir(), "fleet.db")
+	o := fleetDefaults
+	o.URL, o.OperatorKey = startServeOn(t, key, path), key
+	o.Devices, o.PerCustomer, o.Marketplaces, o.Auto = 40, 3, "US,DE,JP", 0.5
+	o.Days, o.Speed, o.Noise, o.Seed, o.Progress = 14, 20*86400, 4, 5, 100*time.Millisecond
+	var out, progress lockedBuffer
+	res, err := simulate(context.Background(), o, &out, &progress, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := fleetDB(t, path)
+	vendor := res.Vendor.VendorCode
+
+	// The fleet: every kind linked, by customers of every marketplace.
+	if n := count(`SELECT count(*) FROM endpoints WHERE vendor_code = ?`, vendor); n != 40 || res.Devices != 40 {
+		t.Errorf("endpoints stored %d, devices counted %d, want 40", n, res.Devices)
+	}
+	if n := count(`SELECT count(DISTINCT model_id) FROM endpoints WHERE vendor_code = ?`, vendor); n != 4 {
+		t.Errorf("endpoints of %d models, want all 4 kinds", n)
+	}
+	if n := count(`SELECT count(*) FROM links WHERE vendor_code = ?`, vendor); n != res.Summary.Customers || n != len(res.Customers) || n < 40/3 {
+		t.Errorf("links %d, customers counted %d and listed %d, want the same, at least 14", n, res.Summary.Customers, len(res.Customers))
+	}
+	if n := count(`SELECT count(DISTINCT c.marketplace) FROM customers c JOIN links l USING (customer_id) WHERE l.vendor_code = ?`, vendor); n != 3 {
+		t.Errorf("customers in %d marketplaces, want 3", n)
+	}
+
+	// The models were certified, so customers who are not test accounts
+	// could link them, and their orders are real ones.
+	if n := count(`SELECT count(*) FROM models WHERE vendor_code = ? AND certification = 'CERTIFIED'`, vendor); n != 4 {
+		t.Errorf("%d of 4 models certified", n)
+	}
+	if n := count(`SELECT count(*) FROM test_accounts WHERE vendor_code = ?`, vendor); n != 0 {
+		t.Errorf("%d test accounts, want none: the fleet's customers are ordinary ones", n)
+	}
+	if n := count(`SELECT count(*) FROM orders WHERE vendor_code = ? AND test = 1`, vendor); n != 0 {
+		t.Errorf("%d test orders for certified models and ordinary customers", n)
+	}
+
+	// The events: each accepted one stored once, of every kind.
+	s := res.Summary
+	if s.Day != o.Days {
+		t.Errorf("ran %d days, want %d", s.Day, o.Days)
+	}
+	if n := count(`SELECT count(*) FROM events WHERE vendor_code = ?`, vendor); n != s.Stored {
+		t.Errorf("events stored %d, distinct events accepted %d", n, s.Stored)
+	}
+	for _, name := range []string{"ChangeReport", "InventoryConsumed", "InventoryReplaced"} {
+		if n := count(`SELECT count(*) FROM events WHERE vendor_code = ? AND name = ?`, vendor, name); n == 0 {
+			t.Errorf("no %s stored", name)
+		}
+	}
+	if s.Accepted+s.RejectedTotal() != s.Sent || s.Accepted-s.Stored <= 0 {
+		t.Errorf("sent %d, accepted %d (%d distinct), rejected %d: want repeats accepted without a second event",
+			s.Sent, s.Accepted, s.Stored, s.RejectedTotal())
+	}
+	// The noise happened, and only the broken reports were refused.
+	if s.Repeats == 0 || s.Late == 0 || s.Missed == 0 || s.Injected == 0 {
+		t.Fatalf("noise: %d repeats, %d late, %d missed, %d injected; the seed should give some of each", s.Repeats, s.Late, s.Missed, s.Injected)
+	}
+	if s.RejectedTotal() != s.InjectedRejected || s.InjectedRejected != s.Injected ||
+		s.Rejected["INVALID_REQUEST_EXCEPTION"] != s.Injected || s.RejectedEvents["ChangeReport"] != s.Injected {
+		t.Errorf("rejected %v %v; %d injected, %d of them rejected: want the injected ones alone, as INVALID_REQUEST_EXCEPTION",
+			s.Rejected, s.RejectedEvents, s.Injected, s.InjectedRejected)
+	}
+
+	// What Replenish decided, as the summary counts it.
+	if n := count(`SELECT count(*) FROM orders WHERE vendor_code = ?`, vendor); n != res.Orders || n == 0 {
+		t.Errorf("orders stored %d, counted %d, want the same and some", n, res.Orders)
+	}
+	if n := count(`SELECT count(*) FROM feed f JOIN links l USING (customer_id) WHERE l.vendor_code = ? AND f.type = 'LOW_SUPPLY'`, vendor); n != res.LowNotices || n == 0 {
+		t.Errorf("low-supply notices stored %d, counted %d, want the same and some", n, res.LowNotices)
+	}
+
+	text := out.String()
+	for _, want := range []string{
+		fmt.Sprintf("Simulation over after %d of %d simulated days", o.Days, o.Days),
+		fmt.Sprintf("events sent         %d", s.Sent),
+		fmt.Sprintf("rejected            %d: INVALID_REQUEST_EXCEPTION %d", s.Injected, s.Injected),
+		"latency             p50 ",
+		fmt.Sprintf("orders placed       %d", res.Orders),
+		fmt.Sprintf("low-supply notices  %d", res.LowNotices),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+	if p := progress.String(); !strings.Contains(p, fmt.Sprintf("day %d/%d · %d/%d customers", o.Days, o.Days, len(res.Customers), len(res.Customers))) {
+		t.Errorf("progress lacks the last day:\n%s", p)
+	}
+}
+
+// TestSimulateInterrupted: Ctrl-C stops the fleet early, and the summary
+// still comes, counting what the server stored.
+func TestSimulateInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fleet runs for a few seconds")
+	}
+	const key = "rk_op_simulate_interrupt_test"
+	path := filepath.Join(t.TempDir(), "stop.db")
+	o := fleetDefaults
+	o.URL, o.OperatorKey = startServeOn(t, key, path), key
+	o.Devices, o.Days, o.Speed, o.Progress = 10, 1000, 4*86400, 50*time.Millisecond
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	var out, progress lockedBuffer
+	done := make(chan error, 1)
+	var res *fleetResult
+	go func() {
+		var err error
+		res, err = simulate(ctx, o, &out, &progress, slog.New(slog.DiscardHandler))
+		done <- err
+	}()
+	day := regexp.MustCompile(`day ([0-9]+)/1000`)
+	reached := func() bool {
+		m := day.FindAllStringSubmatch(progress.String(), -1)
+		n := 0
+		if len(m) > 0 {
+			n, _ = strconv.Atoi(m[len(m)-1][1])
+		}
+		return n >= 3
+	}
+	for deadline := time.Now().Add(30 * time.Second); !reached(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet did not reach day 3:\n%s", progress.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	interrupt()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("simulate did not stop after the interrupt")
+	}
+	if res.Day < 3 || res.Day >= 1000 || !strings.Contains(out.String(), fmt.Sprintf("Simulation over after %d of 1000 simulated days", res.Day)) {
+		t.Errorf("stopped at day %d; summary:\n%s", res.Day, out.String())
+	}
+	if n := fleetDB(t, path)(`SELECT count(*) FROM events WHERE vendor_code = ?`, res.Vendor.VendorCode); n != res.Stored || n == 0 {
+		t.Errorf("events stored %d, counted %d", n, res.Stored)
+	}
+}
+
+// TestSimulateHelp: --help explains every flag of the fleet and gives an
+// example.
+func TestSimulateHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"replenish", "simulate", "--help"}, env(nil), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	help := errOut.String()
+	for _, want := range []string{"Example:", "replenish simulate --url", "--url", "--operator-key", "--listen", "--devices",
+		"--kinds", "--per-customer", "--marketplaces", "--auto", "--days", "--speed", "--duration", "--concurrency",
+		"--noise", "--watch", "--progress", "--seed"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+}
