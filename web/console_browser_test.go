@@ -226,9 +226,12 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 	}
 	b.Shot("requests-assigned")
 
-	// Submitting now is refused, with every missing item listed.
+	// The certification page lists what is missing; submitting now is refused.
 	b.Visit(e.URL + "/console/models/inkjet-4000/certification")
 	submit(t, b, "#certification button")
+	if got := b.Text("#certification .problem"); got != "Not submitted: something is missing, as listed below." {
+		t.Fatalf("a refused submission says %q", got)
+	}
 	missing := b.Text("#missing")
 	for _, want := range []string{"image", "listings.US.deviceName", "listings.US.slotNames.CYAN"} {
 		if !strings.Contains(missing, want) {
@@ -266,6 +269,7 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 
 	// Certification.
 	b.Visit(e.URL + "/console/models/inkjet-4000/certification")
+	b.WaitFor("#ready")
 	submit(t, b, "#certification button")
 	wantNotice(t, b, "Submitted for review.")
 	if got := serviceModel(t, e, "inkco", "inkjet-4000").Certification; got != replenish.CertSubmitted {

@@ -123,6 +123,8 @@ type modelView struct {
 	Marketplaces []replenish.Marketplace
 	Categories   []string
 	TestAccounts map[string][]string
+	// Missing is what the model lacks for certification, on that page.
+	Missing replenish.Fields
 }
 
 func (s *Server) modelStart(w http.ResponseWriter, r *http.Request, u replenish.User) error {
@@ -155,6 +157,11 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, u replenish.Us
 			if v.TestAccounts[mp], err = s.Console.TestAccounts(ctx, u.VendorCode, m.ModelID, mp); err != nil {
 				return err
 			}
+		}
+	}
+	if step == "certification" {
+		if v.Missing, err = s.Console.Missing(ctx, u.VendorCode, m.ModelID); err != nil {
+			return err
 		}
 	}
 	p.Title, p.Data = m.Name, v
