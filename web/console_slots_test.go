@@ -133,6 +133,21 @@ func TestConsoleSubmitAllRequests(t *testing.T) {
 	if s := slotByID(t, getModel(t, e, key, modelID), "SLOT01").Request; s.Status != "ASSIGNED" || s.ReplenishmentID != a.ReplenishmentID {
 		t.Fatalf("SLOT01 after submitting again = %+v", s)
 	}
+	// The operator's decisions are in the vendor's audit log, with the
+	// request before and after.
+	var log listJSON[auditJSON]
+	e.must(http.StatusOK, "GET", "/api/v1/audit", key, nil, &log)
+	var decided []string
+	for _, a := range log.Items {
+		decided = append(decided, a.Action)
+	}
+	if got := strings.Join(decided, ","); got != "reject replenishment request of slot cyan,assign replenishment request of slot SLOT01" {
+		t.Fatalf("audited decisions: %s", got)
+	}
+	if !strings.Contains(string(log.Items[1].Before), `"status":"SUBMITTED"`) || !strings.Contains(string(log.Items[1].After), a.ReplenishmentID) {
+		t.Fatalf("assignment audit: before %s, after %s", log.Items[1].Before, log.Items[1].After)
+	}
+
 	// A slot without a category cannot be submitted.
 	createModel(t, e, key, "bare")
 	putRequest(t, e, key, "bare", "SLOT01", percentLevel(false))
