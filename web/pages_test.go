@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"replenish"
 	"replenish/users"
 )
 
@@ -339,5 +340,47 @@ func TestPagesVendorSettings(t *testing.T) {
 	}
 	if _, body = get(t, c, e.URL+"/console/settings"); strings.Contains(body, keyID[1]) {
 		t.Fatal("a revoked key is still listed")
+	}
+}
+
+// TestPagesRejectedRequest: the operator's reject form needs a reason,
+// keeps the request in the queue when refused, and the vendor's page then
+// shows the reason; resubmitting puts it back in the queue.
+func TestPagesRejectedRequest(t *testing.T) {
+	e := newEnv(t)
+	consoleUsers(t, e)
+	ven, op := pageClient(t), pageClient(t)
+	post(t, ven, e.URL+"/console/sign-in", signInForm(vendorEmail, vendorPassword))
+	post(t, op, e.URL+"/console/sign-in", signInForm(opEmail, opPassword))
+	post(t, ven, e.URL+"/console/models", url.Values{"kind": {"SKILL"}, "name": {"Printer"}, "modelId": {"p"}})
+	post(t, ven, e.URL+"/console/models/p/slots/SLOT01/category", url.Values{"category": {"INK"}})
+	request := url.Values{"SLOT01.sensorType": {"LEVEL"}, "SLOT01.measurementType": {"Percentage"},
+		"SLOT01.description": {"level sensor"}, "action": {"submit"}}
+	if resp, _ := post(t, ven, e.URL+"/console/models/p/requests", request); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submitting: %d", resp.StatusCode)
+	}
+	rq := serviceModel(t, e, "inkco", "p").Slots[0].Request
+	if rq == nil || rq.Status != replenish.RequestSubmitted {
+		t.Fatalf("request %+v, want SUBMITTED", rq)
+	}
+
+	resp, body := post(t, op, e.URL+"/console/operator/requests/"+rq.RequestID+"/reject", url.Values{"reason": {" "}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `id="reject-`+rq.RequestID+`-reason" name="reason" value=" " class="invalid"`) {
+		t.Fatalf("a blank reason: %d, want 400 by the reason input\n%s", resp.StatusCode, body)
+	}
+	if got := serviceModel(t, e, "inkco", "p").Slots[0].Request.Status; got != replenish.RequestSubmitted {
+		t.Fatalf("after a refused rejection the request is %s", got)
+	}
+	resp, _ = post(t, op, e.URL+"/console/operator/requests/"+rq.RequestID+"/reject", url.Values{"reason": {"say which sensor it is"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rejecting: %d", resp.StatusCode)
+	}
+	_, body = get(t, ven, e.URL+"/console/models/p/requests")
+	if !strings.Contains(body, `<strong class="reject-reason">say which sensor it is</strong>`) {
+		t.Fatalf("the vendor's page does not show the reason\n%s", body)
+	}
+	post(t, ven, e.URL+"/console/models/p/requests", request)
+	if _, body = get(t, op, e.URL+"/console/operator/requests"); !strings.Contains(body, `id="`+rq.RequestID+`"`) {
+		t.Fatal("the resubmitted request is not in the operator's queue")
 	}
 }
