@@ -28,9 +28,11 @@ func TestBench(t *testing.T) {
 		t.Fatalf("bench: %v\n%s", err, out)
 	}
 	t.Log(out)
+	// How many events fall in so short a window depends on the machine's
+	// load; that none failed, and that all are stored, does not.
 	line := regexp.MustCompile(`run 1  replenish +(\d+) events/s`).FindStringSubmatch(out)
-	if line == nil || line[1] == "0" || strings.Contains(out, "FAILED") || !strings.Contains(out, "ratio") {
-		t.Errorf("want a Replenish measurement with events and no failure, a ratio:\n%s", out)
+	if line == nil || strings.Contains(out, "FAILED") || !strings.Contains(out, "ratio") {
+		t.Fatalf("want a Replenish measurement with no failure, a ratio:\n%s", out)
 	}
 
 	conn, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(10000)")
@@ -54,12 +56,12 @@ func TestBench(t *testing.T) {
 	if n := count(`SELECT count(*) FROM readings WHERE slot IN (SELECT s.id ` + preloaded + `)`); n != 45 {
 		t.Errorf("%d preloaded readings, want 45", n)
 	}
-	// The events counted at 202 are in the database (and those sent in
-	// the last moments of the window, answered after it, too).
+	// The events counted at 202 are in the database, and so are those
+	// answered after the window.
 	// The rate is printed rounded: events = rate × 0.3 s, within 0.15.
 	rate, _ := strconv.ParseFloat(line[1], 64)
-	if n := count(`SELECT count(*) FROM events WHERE message_id LIKE '%-real1-%'`); float64(n)+0.5 < rate*0.3 {
-		t.Errorf("%d events stored, fewer than the %.0f counted at 202", n, rate*0.3)
+	if n := count(`SELECT count(*) FROM events WHERE message_id LIKE '%-real1-%'`); float64(n)+0.5 < rate*0.3 || n == 0 {
+		t.Errorf("%d events stored; %.0f were counted at 202", n, rate*0.3)
 	}
 
 	out, err = bench("10", "45")
