@@ -157,3 +157,12 @@ func TestSignInAndOut(t *testing.T) {
 		t.Errorf("after sign-out: %v, want unauthorized", err)
 	}
 }
+
+// BenchmarkCheckPassword measures one sign-in's hashing cost with the
+// parameters of new hashes (docs/pages.md).
+func BenchmarkCheckPassword(b *testing.B) {
+	h := hashPassword("correct horse battery")
+	for b.Loop() {
+		checkPassword(h, "correct horse battery")
+	}
+}
