@@ -17,12 +17,25 @@ import (
 type Service struct {
 	store storage.Store
 	now   func() time.Time
+	asker StateAsker
+	after time.Duration
 }
 
 // New returns a Service on store; now is the clock.
 func New(store storage.Store, now func() time.Time) *Service {
 	return &Service{store: store, now: now}
 }
+
+// StateAsker asks a vendor's cloud, in the background and without
+// blocking, to report the current state of a customer's endpoint.
+type StateAsker interface {
+	Ask(vendorCode, customerID, endpointID string)
+}
+
+// AskStateWith has Endpoints ask the vendor, through a, for the state of
+// each device whose newest level is older than after (or that never
+// reported one).
+func (s *Service) AskStateWith(a StateAsker, after time.Duration) { s.asker, s.after = a, after }
 
 // Endpoint is a device as the customer API shows it.
 type Endpoint struct {
@@ -80,10 +93,25 @@ func (s *Service) Endpoints(ctx context.Context, customerID string) ([]Endpoint,
 				models[key] = m
 			}
 			out = append(out, s.view(e, m, c.Marketplace))
+			if s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
+				s.asker.Ask(e.VendorCode, customerID, e.EndpointID)
+			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// newestLevel is when the device last reported any of its levels (the
+// zero time when it never did).
+func newestLevel(e replenish.Endpoint) time.Time {
+	var newest time.Time
+	for _, sl := range e.Slots {
+		if sl.State.LastSampleAt.After(newest) {
+			newest = sl.State.LastSampleAt
+		}
+	}
+	return newest
 }
 
 func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpoint {

@@ -150,8 +150,9 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var msg struct {
 		Directive struct {
-			Header  gateway.Header  `json:"header"`
-			Payload json.RawMessage `json:"payload"`
+			Header   gateway.Header       `json:"header"`
+			Endpoint *gateway.EndpointRef `json:"endpoint"`
+			Payload  json.RawMessage      `json:"payload"`
 		} `json:"directive"`
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
@@ -164,6 +165,8 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.acceptGrant(w, r.Context(), h, msg.Directive.Payload)
 	case "Alexa.Discovery/Discover":
 		c.discover(w, h, msg.Directive.Payload)
+	case "Alexa/ReportState":
+		c.reportState(w, h, msg.Directive.Endpoint)
 	default:
 		http.Error(w, "unsupported directive "+h.Namespace+"/"+h.Name, http.StatusBadRequest)
 	}

@@ -18,6 +18,9 @@ import (
 type directive struct {
 	Namespace, Name, CorrelationToken string
 	Code                              string // payload.grant.code of an AcceptGrant
+	// EndpointID and ScopeToken are the endpoint of a directive about one
+	// (ReportState) and its scope's token.
+	EndpointID, ScopeToken string
 }
 
 // skill is a skill endpoint whose answers each test chooses. It checks
@@ -30,11 +33,12 @@ type skill struct {
 	answer func(s *skill, d directive) (status int, body string)
 
 	mu      sync.Mutex
-	calls   []string  // namespace/name of each well-signed directive
-	codes   []string  // the code of each AcceptGrant
-	badSigs int       // directives whose signature did not verify
-	tokens  []gwOAuth // tokens answer got for itself
-	errs    []string  // what went wrong inside answer
+	calls   []string    // namespace/name of each well-signed directive
+	codes   []string    // the code of each AcceptGrant
+	badSigs int         // directives whose signature did not verify
+	tokens  []gwOAuth   // tokens answer got for itself
+	errs    []string    // what went wrong inside answer
+	states  []directive // ReportState directives, recorded by answer
 }
 
 func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +59,10 @@ func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Header struct {
 				Namespace, Name, CorrelationToken string
 			}
+			Endpoint struct {
+				EndpointID string
+				Scope      struct{ Token string }
+			}
 			Payload struct {
 				Grant struct{ Code string }
 			}
@@ -65,7 +73,8 @@ func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := msg.Directive.Header
-	d := directive{Namespace: h.Namespace, Name: h.Name, CorrelationToken: h.CorrelationToken, Code: msg.Directive.Payload.Grant.Code}
+	d := directive{Namespace: h.Namespace, Name: h.Name, CorrelationToken: h.CorrelationToken, Code: msg.Directive.Payload.Grant.Code,
+		EndpointID: msg.Directive.Endpoint.EndpointID, ScopeToken: msg.Directive.Endpoint.Scope.Token}
 	s.calls = append(s.calls, d.Namespace+"/"+d.Name)
 	if d.Code != "" {
 		s.codes = append(s.codes, d.Code)

@@ -32,7 +32,9 @@ func startServeOn(t *testing.T, operatorKey, db string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
-	args := []string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey}
+	// Devices report on the test's schedule only: no ReportState asks.
+	args := []string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+		"--report-state-after", "0"}
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, io.Discard, logw)
 		logw.CloseWithError(err)

@@ -42,6 +42,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--help"}, nil, "", "--gateway-rate"},
 		{[]string{"replenish", "serve", "--gateway-rate", "-1"}, nil, "--gateway-rate: 0 or more", ""},
 		{[]string{"replenish", "serve", "--gateway-burst", "0"}, nil, "--gateway-burst: at least 1", ""},
+		{[]string{"replenish", "serve", "--report-state-after", "-1h"}, nil, "--report-state-after: 0 or a positive", ""},
 		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_GATEWAY_RATE": "-5"}, "--gateway-rate: 0 or more", ""},
 		{[]string{"replenish", "simulate"}, nil, "--operator-key: required", ""},
 		{[]string{"replenish", "simulate", "--operator-key", "k", "--auto", "3"}, nil, "--auto: a share from 0 to 1", ""},

@@ -35,6 +35,10 @@ type config struct {
 	// rate of 0 sets no limit.
 	GatewayRate  float64
 	GatewayBurst int
+	// ReportStateAfter is how old a device's level may be when its
+	// customer opens it before Replenish asks the vendor for a fresh one
+	// (a ReportState directive); 0 never asks.
+	ReportStateAfter time.Duration
 	// OperatorEmail and OperatorPassword make the operator's first console
 	// user when there is none yet.
 	OperatorEmail    string
@@ -52,6 +56,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "log `level`: DEBUG, INFO, WARN or ERROR")
 	fs.Float64Var(&c.GatewayRate, "gateway-rate", 1000, "events per second each vendor may send to the gateway, on average (`rate`; 0: no limit)")
 	fs.IntVar(&c.GatewayBurst, "gateway-burst", 2000, "events each vendor may send at once, above its rate (`count`)")
+	fs.DurationVar(&c.ReportStateAfter, "report-state-after", 24*time.Hour,
+		"how old a device's level may be when its customer opens it before the vendor is asked for a fresh one (`duration`; 0: never)")
 }
 
 func (c *config) validate() error {
@@ -72,6 +78,9 @@ func (c *config) validate() error {
 	}
 	if (c.OperatorEmail == "") != (c.OperatorPassword == "") {
 		return errors.New("--operator-email and --operator-password: give both or neither")
+	}
+	if c.ReportStateAfter < 0 {
+		return errors.New("--report-state-after: 0 or a positive duration")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -106,9 +115,10 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 }
 
 // serve builds the service by hand, in order, runs it until ctx ends, and
-// shuts it down in reverse order: HTTP, then the database. ready, if set,
-// is called with the base URL and the operator key created at this start
-// ("" when the database already had one) once the service answers.
+// shuts it down in reverse order: HTTP, the ReportState directives under
+// way, then the database. ready, if set, is called with the base URL and
+// the operator key created at this start ("" when the database already
+// had one) once the service answers.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, ready func(baseURL, operatorKey string)) error {
 	store, err := sqldb.OpenSQLite(ctx, cfg.DB)
 	if err != nil {
@@ -148,6 +158,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
 	}
+	// Opening a device whose level is old asks its vendor for a fresh one,
+	// in the background.
+	stateAsks := linking.NewStateAsker(srv.Linking)
+	if cfg.ReportStateAfter > 0 {
+		srv.Customers.AskStateWith(stateAsks, cfg.ReportStateAfter)
+	}
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
@@ -169,6 +185,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// The directives under way end before the database closes.
+	stateAsks.Wait()
 	return nil
 }
 
