@@ -174,9 +174,9 @@ func customerName(i int) string {
 type fleetResult struct {
 	simulator.Summary
 	Vendor     *simulator.Vendor
-	Customers  []*simulator.Customer
-	Orders     int // orders placed for the customers
-	LowNotices int // LOW_SUPPLY entries in their feeds
+	People     []*simulator.Customer // the customers linked, in order
+	Orders     int                   // orders placed for the customers
+	LowNotices int                   // LOW_SUPPLY entries in their feeds
 }
 
 // simulate runs the fleet of o against the Replenish at o.URL, prints
@@ -240,13 +240,13 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	shown := showProgress(progress, o.Progress, func() string { return progressLine(st.Summary(), len(households), o.Days) })
 
 	fmt.Fprintf(out, "Linking %d customers with %d devices (%s) in %s ...\n", len(households), o.Devices, o.Kinds, strings.Join(mps, ", "))
-	res.Customers, err = linkFleet(runCtx, api, o, v, households, cloud, st)
+	res.People, err = linkFleet(runCtx, api, o, v, households, cloud, st)
 	if err != nil && runCtx.Err() == nil {
 		shown()
 		return nil, err
 	}
-	if len(res.Customers) <= 10 {
-		for i, cu := range res.Customers {
+	if len(res.People) <= 10 {
+		for i, cu := range res.People {
 			mode := replenish.ModeNotify
 			if isAuto(i, len(households), o.Auto) {
 				mode = replenish.ModeAuto
@@ -263,7 +263,7 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 		if o.Watch {
 			watchCtx, cancel := context.WithCancel(runCtx)
 			var wg sync.WaitGroup
-			wg.Go(func() { watchFeeds(watchCtx, api, res.Customers, out, func() int { return st.Summary().Day }) })
+			wg.Go(func() { watchFeeds(watchCtx, api, res.People, out, func() int { return st.Summary().Day }) })
 			stopWatching = func() { cancel(); wg.Wait() }
 		}
 		cloud.Simulate(runCtx, simulator.RunOptions{Days: o.Days, Speed: o.Speed, Concurrency: o.Concurrency,
@@ -276,7 +276,7 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	countCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	res.Summary = st.Summary()
-	res.Orders, res.LowNotices, err = countOutcomes(countCtx, api, res.Customers, o.Concurrency)
+	res.Orders, res.LowNotices, err = countOutcomes(countCtx, api, res.People, o.Concurrency)
 	printSummary(out, res, o, mps, err)
 	return res, nil
 }

@@ -65,8 +65,8 @@ func TestSimulateFleet(t *testing.T) {
 	if n := count(`SELECT count(DISTINCT model_id) FROM endpoints WHERE vendor_code = ?`, vendor); n != 4 {
 		t.Errorf("endpoints of %d models, want all 4 kinds", n)
 	}
-	if n := count(`SELECT count(*) FROM links WHERE vendor_code = ?`, vendor); n != res.Summary.Customers || n != len(res.Customers) || n < 40/3 {
-		t.Errorf("links %d, customers counted %d and listed %d, want the same, at least 14", n, res.Summary.Customers, len(res.Customers))
+	if n := count(`SELECT count(*) FROM links WHERE vendor_code = ?`, vendor); n != res.Customers || n != len(res.People) || n < 40/3 {
+		t.Errorf("links %d, customers counted %d and listed %d, want the same, at least 14", n, res.Customers, len(res.People))
 	}
 	if n := count(`SELECT count(DISTINCT c.marketplace) FROM customers c JOIN links l USING (customer_id) WHERE l.vendor_code = ?`, vendor); n != 3 {
 		t.Errorf("customers in %d marketplaces, want 3", n)
@@ -132,7 +132,7 @@ func TestSimulateFleet(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, text)
 		}
 	}
-	if p := progress.String(); !strings.Contains(p, fmt.Sprintf("day %d/%d · %d/%d customers", o.Days, o.Days, len(res.Customers), len(res.Customers))) {
+	if p := progress.String(); !strings.Contains(p, fmt.Sprintf("day %d/%d · %d/%d customers", o.Days, o.Days, len(res.People), len(res.People))) {
 		t.Errorf("progress lacks the last day:\n%s", p)
 	}
 }
