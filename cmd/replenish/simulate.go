@@ -126,7 +126,9 @@ func (o *simOptions) marketplaces() []string {
 
 const simulateAbout = `Runs a simulated vendor cloud with a fleet of devices against a running
 Replenish. Through the API it registers a vendor with a model per kind of
-device, has the operator assign the slots' replenishment IDs, and creates
+device, has the operator assign the slots' replenishment IDs, fills in
+what certification asks (image, names per marketplace) and has the
+operator approve each model; then it creates ordinary (not test)
 customers spread over the marketplaces, each linking 1 to --per-customer
 devices through the real AcceptGrant, token and Discover flow. Then the
 devices use their supplies in compressed time and report them (levels as
