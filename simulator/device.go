@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"replenish"
@@ -18,8 +19,10 @@ type Device struct {
 	Kind         *Kind
 	// Levels is what is left per slot: for a level sensor in the slot's
 	// measurement, for a level-usage sensor the percent of the part's life
-	// left; usage sensors keep no level.
+	// left; usage sensors keep no level. The fleet's goroutine changes it
+	// under mu; others read it through levels.
 	Levels []float64
+	mu     sync.Mutex
 	// Drain is each slot's use per simulated day of use.
 	Drain []float64
 
@@ -53,6 +56,13 @@ func NewDevice(k *Kind, endpointID, friendlyName string, r *rand.Rand) *Device {
 
 func between(r *rand.Rand, lo, hi float64) float64 { return lo + r.Float64()*(hi-lo) }
 
+// levels returns a copy of Levels, safe to call from any goroutine.
+func (d *Device) levels() []float64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]float64(nil), d.Levels...)
+}
+
 // newPatience is how many simulated days a customer lets a supply stay low
 // before refilling it: at least three, so that three daily low readings
 // reach Replenish first, as they would while an order is on its way.
@@ -62,6 +72,8 @@ func (d *Device) newPatience() float64 { return 3 + 5*d.rand.Float64() }
 // low long enough is refilled or its part replaced (with a full level),
 // then every slot is used at its rate unless the day was idle.
 func (d *Device) step(days float64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	idle := d.rand.Float64()
 	for i, s := range d.Kind.Slots {
 		if s.Sensor != replenish.SensorUsage {

@@ -183,8 +183,11 @@ func (c *Cloud) deliver(ctx context.Context, m message, repeat bool, st *Stats) 
 	began := time.Now()
 	for attempt := 1; ; attempt++ {
 		status, code, wait, err := c.send(ctx, m)
-		if ctx.Err() != nil {
-			return // the run ended mid-delivery: not an outcome
+		if ctx.Err() != nil && status != http.StatusAccepted {
+			// The run ended mid-delivery: the gateway may or may not have
+			// stored the event, so it is counted apart.
+			st.update(func(s *Summary) { s.Interrupted++ })
+			return
 		}
 		if (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) && attempt < 5 {
 			select {

@@ -56,11 +56,12 @@ func (c *Cloud) sendStateReport(ctx context.Context, a *Account, d *Device, corr
 	}
 	at := stamp(time.Now())
 	props := []map[string]any{}
+	levels := d.levels() // the fleet moves the device on meanwhile
 	for i, s := range d.Kind.Slots {
 		if s.Sensor != replenish.SensorLevel {
 			continue
 		}
-		value := map[string]any{"@type": string(s.Measure), "value": math.Round(d.Levels[i])}
+		value := map[string]any{"@type": string(s.Measure), "value": math.Round(levels[i])}
 		if s.Unit != "" {
 			value["unit"] = string(s.Unit)
 		}

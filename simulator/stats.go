@@ -29,6 +29,9 @@ type Summary struct {
 	// Stored is how many distinct events were accepted: what the gateway
 	// should have stored, since an accepted repeat has no second effect.
 	Stored int
+	// Interrupted counts deliveries cut off by the end of the run, whose
+	// outcome is unknown: the gateway may have stored them.
+	Interrupted int
 	// Rejected counts refusals by the gateway's exception code ("" for a
 	// delivery that got no answer), RejectedEvents by the event's name.
 	Rejected       map[string]int

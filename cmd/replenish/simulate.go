@@ -450,6 +450,9 @@ func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, cou
 		s.Day, o.Days, s.Elapsed.Round(time.Millisecond), s.Devices, s.Customers, strings.Join(mps, ", "))
 	fmt.Fprintf(out, "  events sent         %d (%.0f/s), %d of them repeats of a messageId already sent\n", s.Sent, s.Rate(), s.Repeats)
 	fmt.Fprintf(out, "  accepted            %d (%d distinct events; a repeat is answered 202 with no second effect)\n", s.Accepted, s.Stored)
+	if s.Interrupted > 0 {
+		fmt.Fprintf(out, "  cut off             %d (in flight when the run ended; the gateway may have stored them)\n", s.Interrupted)
+	}
 	fmt.Fprintf(out, "  rejected            %d%s\n", s.RejectedTotal(), byCount(s.Rejected, "no answer"))
 	if len(s.RejectedEvents) > 0 {
 		fmt.Fprintf(out, "    by event         %s\n", strings.TrimPrefix(byCount(s.RejectedEvents, ""), ": "))

@@ -185,8 +185,9 @@ func TestSimulateInterrupted(t *testing.T) {
 	if res.Day < 3 || res.Day >= 1000 || !strings.Contains(out.String(), fmt.Sprintf("Simulation over after %d of 1000 simulated days", res.Day)) {
 		t.Errorf("stopped at day %d; summary:\n%s", res.Day, out.String())
 	}
-	if n := fleetDB(t, path)(`SELECT count(*) FROM events WHERE vendor_code = ?`, res.Vendor.VendorCode); n != res.Stored || n == 0 {
-		t.Errorf("events stored %d, counted %d", n, res.Stored)
+	// Deliveries cut off by the interrupt may or may not have been stored.
+	if n := fleetDB(t, path)(`SELECT count(*) FROM events WHERE vendor_code = ?`, res.Vendor.VendorCode); n < res.Stored || n > res.Stored+res.Interrupted || n == 0 {
+		t.Errorf("events stored %d, counted %d accepted and %d cut off by the interrupt", n, res.Stored, res.Interrupted)
 	}
 }
 
