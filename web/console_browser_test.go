@@ -7,6 +7,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -173,12 +175,19 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 		wantNotice(t, b, "Added.")
 	}
 	for _, ink := range inks {
+		// Tick the slot's ink, untick the placeholder.
 		form := "#products-" + ink.slot + "-US"
-		b.Fill(form+"-ids", ink.product)
+		b.Click(form+"-"+ink.product, "")
+		b.Click(form+"-PLACEHOLDER-BATTERIES-US", "")
 		submit(t, b, form+" button")
 		wantNotice(t, b, "Saved.")
-		if got := b.Value(form + "-ids"); got != ink.product {
-			t.Fatalf("slot %s lists %q in US, want %q", ink.slot, got, ink.product)
+		if !checked(t, b, form+"-"+ink.product) || checked(t, b, form+"-PLACEHOLDER-BATTERIES-US") {
+			t.Fatalf("slot %s in US: %s not ticked, or the placeholder still is", ink.slot, ink.product)
+		}
+		if got := serviceModel(t, e, "inkco", "inkjet-4000").Slots; !slices.ContainsFunc(got, func(sl replenish.Slot) bool {
+			return sl.SlotID == ink.slot && slices.Equal(sl.Products["US"], []string{ink.product})
+		}) {
+			t.Fatalf("slot %s does not list just %s in US: %+v", ink.slot, ink.product, got)
 		}
 	}
 	b.Shot("consumables")
@@ -298,6 +307,22 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 		}
 	}
 	b.Shot("operator-audit")
+
+	// The operator changes the certified model's name from its page,
+	// reached from the vendors list.
+	b.Visit(e.URL + "/console/operator/vendors")
+	submit(t, b, `#vendor-list a[href="/console/operator/vendors/inkco"]`)
+	submit(t, b, `#vendor-models a[href="/console/operator/vendors/inkco/models/inkjet-4000"]`)
+	b.Fill("#details-name", "InkJet 4000 (rev. B)")
+	submit(t, b, "#details button")
+	wantNotice(t, b, "Saved.")
+	if got := serviceModel(t, e, "inkco", "inkjet-4000").Name; got != "InkJet 4000 (rev. B)" {
+		t.Fatalf("after the operator's change the model is named %q", got)
+	}
+	if audit := b.Text("#model-audit"); !strings.Contains(audit, "operator "+opEmail+"\tchange model details") {
+		t.Fatalf("the model's audit log lacks the change:\n%s", audit)
+	}
+	b.Shot("operator-model")
 	signOut(t, b)
 
 	// The vendor sees its model certified.
@@ -307,6 +332,16 @@ func TestConsolePagesRegisterPrinter(t *testing.T) {
 		t.Fatalf("the vendor sees certification %q", got)
 	}
 	b.Shot("certified")
+}
+
+// checked reports whether the checkbox sel is ticked.
+func checked(t *testing.T, b *browsertest.Browser, sel string) bool {
+	t.Helper()
+	on, err := chromedp.Run(b.Context(), chromedp.Evaluate[bool](`document.querySelector(`+strconv.Quote(sel)+`).checked`))
+	if err != nil {
+		t.Fatalf("checkbox %s: %v", sel, err)
+	}
+	return on
 }
 
 // whitePNG writes a small PNG on a white background and returns its path.

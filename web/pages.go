@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +95,15 @@ func (p *page) Val(form, field, def string) string {
 	return p.Form.Get(field)
 }
 
+// Checked reports whether value was ticked in field when form is the
+// refused one, else def.
+func (p *page) Checked(form, field, value string, def bool) bool {
+	if p.FormID != form || p.Form == nil {
+		return def
+	}
+	return slices.Contains(p.Form[field], value)
+}
+
 // Refused reports whether form is the refused one.
 func (p *page) Refused(form string) bool { return p.FormID == form && p.Problem != "" }
 
@@ -105,6 +115,7 @@ var notices = map[string]string{
 	"created":   "Created.",
 	"added":     "Added.",
 	"removed":   "Removed.",
+	"deleted":   "Deleted.",
 	"assigned":  "Replenishment ID assigned.",
 	"rejected":  "Rejected; the vendor sees the reason.",
 	"approved":  "Approved: the model is live in its submitted marketplaces.",

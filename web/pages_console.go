@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"replenish/console"
 	"replenish/images"
 	"replenish/measure"
-	"replenish/storage"
 	"replenish/users"
 )
 
@@ -58,6 +58,11 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/operator/vendors", s.signedIn(s.vendorsPage, operator))
 	mux.HandleFunc("POST /console/operator/vendors", s.signedIn(s.createVendorForm, operator))
 	mux.HandleFunc("POST /console/operator/users", s.signedIn(s.vendorUserForm, operator))
+	mux.HandleFunc("GET /console/operator/vendors/{vendorCode}", s.signedIn(s.vendorPage, operator))
+	mux.HandleFunc("GET /console/operator/vendors/{vendorCode}/models/{modelId}", s.signedIn(s.operatorModelPage, operator))
+	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/details", s.signedIn(s.operatorDetailsForm, operator))
+	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/marketplaces/{mp}/remove", s.signedIn(s.operatorRemoveMarketplaceForm, operator))
+	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/delete", s.signedIn(s.operatorDeleteModelForm, operator))
 }
 
 // The vendor's pages.
@@ -123,6 +128,9 @@ type modelView struct {
 	Marketplaces []replenish.Marketplace
 	Categories   []string
 	TestAccounts map[string][]string
+	// Pickers holds, by slot ID and marketplace, the products the slot
+	// may list there.
+	Pickers map[string]map[string]picker
 	// Missing is what the model lacks for certification, on that page.
 	Missing replenish.Fields
 }
@@ -159,6 +167,11 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, u replenish.Us
 			}
 		}
 	}
+	if step == "consumables" {
+		if v.Pickers, err = s.pickers(r, m); err != nil {
+			return err
+		}
+	}
 	if step == "certification" {
 		if v.Missing, err = s.Console.Missing(ctx, u.VendorCode, m.ModelID); err != nil {
 			return err
@@ -167,6 +180,68 @@ func (s *Server) showStep(w http.ResponseWriter, r *http.Request, u replenish.Us
 	p.Title, p.Data = m.Name, v
 	s.render(w, r, p.statusOr(http.StatusOK), "model-"+step, p)
 	return nil
+}
+
+// picker is the choice of products of one slot in one marketplace.
+type picker struct {
+	Choices []productChoice
+	// Offered counts the catalog's products on offer for the slot, the
+	// placeholder aside: with none, the page says what to do.
+	Offered int
+}
+
+// productChoice is one checkbox of a picker.
+type productChoice struct {
+	ProductID, Title, Price, Currency string
+	// Listed is whether the slot lists it now.
+	Listed      bool
+	Placeholder bool
+	// Withdrawn marks a listed product no longer on offer for the slot,
+	// shown so that the vendor sees it and can untick it.
+	Withdrawn bool
+}
+
+// pickers builds the product pickers of every slot of m in every
+// marketplace of m: the placeholder, the products on offer for the slot's
+// category (from the console's Offered), and any listed product no longer
+// among them.
+func (s *Server) pickers(r *http.Request, m replenish.Model) (map[string]map[string]picker, error) {
+	out := map[string]map[string]picker{}
+	offered := map[[2]string][]replenish.Product{}
+	for _, sl := range m.Slots {
+		out[sl.SlotID] = map[string]picker{}
+		for _, mp := range m.Marketplaces {
+			key := [2]string{sl.Category, mp}
+			ps, ok := offered[key]
+			if !ok {
+				var err error
+				if ps, err = s.Console.Offered(r.Context(), sl.Category, mp); err != nil {
+					return nil, err
+				}
+				offered[key] = ps
+			}
+			listed := sl.Products[mp]
+			ph := catalog.PlaceholderProductID(mp)
+			pk := picker{Choices: []productChoice{{ProductID: ph, Title: "Placeholder product, for testing",
+				Listed: slices.Contains(listed, ph), Placeholder: true}}}
+			for _, p := range ps {
+				if p.ProductID == ph {
+					continue
+				}
+				o := p.Offers[mp]
+				pk.Choices = append(pk.Choices, productChoice{ProductID: p.ProductID, Title: o.Title, Price: o.Price,
+					Currency: o.Currency, Listed: slices.Contains(listed, p.ProductID)})
+				pk.Offered++
+			}
+			for _, id := range listed {
+				if !slices.ContainsFunc(pk.Choices, func(c productChoice) bool { return c.ProductID == id }) {
+					pk.Choices = append(pk.Choices, productChoice{ProductID: id, Listed: true, Withdrawn: true})
+				}
+			}
+			out[sl.SlotID][mp] = pk
+		}
+	}
+	return out, nil
 }
 
 // onStep runs change for the model in the path and goes back to step:
@@ -275,11 +350,7 @@ func (s *Server) slotCategoryForm(w http.ResponseWriter, r *http.Request, u repl
 func (s *Server) slotProductsForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
 	slot, mp := r.PathValue("slotId"), r.PathValue("mp")
 	return s.onStep(w, r, u, "consumables", "products-"+slot+"-"+mp, "saved", func() error {
-		var ids []string
-		for _, id := range strings.FieldsFunc(r.PostForm.Get("productIds"), func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' }) {
-			ids = append(ids, id)
-		}
-		_, err := s.Console.SetSlotProducts(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), slot, mp, ids)
+		_, err := s.Console.SetSlotProducts(r.Context(), u.Principal(), u.VendorCode, r.PathValue("modelId"), slot, mp, r.PostForm["productIds"])
 		return fieldsOf(err, "productIds")
 	})
 }
@@ -582,7 +653,7 @@ func (s *Server) showCatalog(w http.ResponseWriter, r *http.Request, p *page) er
 		return err
 	}
 	v := catalogView{Marketplaces: mps, Categories: catalog.Categories}
-	if v.Products, err = s.products(r); err != nil {
+	if v.Products, err = s.Console.Products(ctx); err != nil {
 		return err
 	}
 	for _, pr := range v.Products {
@@ -593,15 +664,6 @@ func (s *Server) showCatalog(w http.ResponseWriter, r *http.Request, p *page) er
 	p.Title, p.Data = "Catalog", v
 	s.render(w, r, p.statusOr(http.StatusOK), "operator-catalog", p)
 	return nil
-}
-
-// products lists the catalog's products.
-func (s *Server) products(r *http.Request) (ps []replenish.Product, err error) {
-	err = s.Store.Read(r.Context(), func(tx storage.Tx) error {
-		ps, err = tx.Products(r.Context())
-		return err
-	})
-	return ps, err
 }
 
 // productForm adds a product, or sets its details and its offer in one
@@ -618,7 +680,7 @@ func (s *Server) productForm(w http.ResponseWriter, r *http.Request, u replenish
 			return replenish.FieldError("packQuantity", "must be a number, such as 20")
 		}
 		in.PackQuantity = q
-		ps, err := s.products(r)
+		ps, err := s.Console.Products(r.Context())
 		if err != nil {
 			return err
 		}
@@ -660,11 +722,18 @@ func (s *Server) productForm(w http.ResponseWriter, r *http.Request, u replenish
 // vendorsView is the operator's vendors page.
 type vendorsView struct {
 	Users []replenish.User
+	// VendorCodes are the vendors with console users, each linked to its
+	// models; another vendor is opened by its code.
+	VendorCodes []string
 	// Created is a vendor created just now, with its secrets shown once.
 	Created *console.NewVendor
 }
 
 func (s *Server) vendorsPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if code := strings.TrimSpace(r.URL.Query().Get("open")); code != "" {
+		http.Redirect(w, r, "/console/operator/vendors/"+url.PathEscape(code), http.StatusSeeOther)
+		return nil
+	}
 	return s.showVendors(w, r, &page{})
 }
 
@@ -677,7 +746,13 @@ func (s *Server) showVendors(w http.ResponseWriter, r *http.Request, p *page) er
 	if v == nil {
 		v = &vendorsView{}
 	}
-	v.Users = us
+	v.Users, v.VendorCodes = us, nil
+	for _, u := range us {
+		if u.VendorCode != "" && !slices.Contains(v.VendorCodes, u.VendorCode) {
+			v.VendorCodes = append(v.VendorCodes, u.VendorCode)
+		}
+	}
+	slices.Sort(v.VendorCodes)
 	p.Title, p.Data = "Vendors", v
 	s.render(w, r, p.statusOr(http.StatusOK), "operator-vendors", p)
 	return nil
@@ -727,6 +802,118 @@ func (s *Server) vendorUserForm(w http.ResponseWriter, r *http.Request, u replen
 	}
 	seeOther(w, r, "/console/operator/vendors", "added")
 	return nil
+}
+
+// vendorPageView is the operator's page of one vendor: its models.
+type vendorPageView struct {
+	Vendor replenish.Vendor
+	Models []replenish.Model
+}
+
+func (s *Server) vendorPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	ctx := r.Context()
+	v, err := s.Console.Vendor(ctx, r.PathValue("vendorCode"))
+	if err != nil {
+		return err
+	}
+	ms, err := s.Console.Models(ctx, v.Code)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "operator-vendor", &page{Title: v.Name, Data: vendorPageView{Vendor: v, Models: ms}})
+	return nil
+}
+
+// operatorModelView is the operator's page of a vendor's model: all of
+// it, the changes the operator may make at any time, and its audit log.
+type operatorModelView struct {
+	Model replenish.Model
+	Audit []replenish.AuditEntry
+}
+
+func (s *Server) operatorModelPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.showOperatorModel(w, r, u, &page{})
+}
+
+func (s *Server) showOperatorModel(w http.ResponseWriter, r *http.Request, u replenish.User, p *page) error {
+	ctx, code, id := r.Context(), r.PathValue("vendorCode"), r.PathValue("modelId")
+	m, err := s.Console.Model(ctx, code, id)
+	if err != nil {
+		return err
+	}
+	es, err := s.Console.Audit(ctx, u.Principal(), code, id)
+	if err != nil {
+		return err
+	}
+	p.Title, p.Data = m.Name, operatorModelView{Model: m, Audit: es}
+	s.render(w, r, p.statusOr(http.StatusOK), "operator-model", p)
+	return nil
+}
+
+// onOperatorModel runs change on the model in the path and goes to next:
+// with a notice when it worked, back to the model's page with the refused
+// form when it did not.
+func (s *Server) onOperatorModel(w http.ResponseWriter, r *http.Request, u replenish.User, formID, next, done string, change func(code, id string) error) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := change(r.PathValue("vendorCode"), r.PathValue("modelId")); err != nil {
+		s.refuseWith(w, r, formID, err, func(p *page) error { return s.showOperatorModel(w, r, u, p) })
+		return nil
+	}
+	seeOther(w, r, next, done)
+	return nil
+}
+
+// operatorModelPath is the operator's page of the model in the path.
+func operatorModelPath(r *http.Request) string {
+	return "/console/operator/vendors/" + r.PathValue("vendorCode") + "/models/" + r.PathValue("modelId")
+}
+
+// confirmed refuses a deletion whose confirmation box is not ticked: the
+// pages need no script for an "are you sure".
+func confirmed(r *http.Request) error {
+	if r.PostForm.Get("confirm") != "yes" {
+		return replenish.FieldError("confirm", "tick the box to confirm the deletion")
+	}
+	return nil
+}
+
+// operatorDetailsForm changes a model's name and, for a connect-kit
+// model, its device type.
+func (s *Server) operatorDetailsForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onOperatorModel(w, r, u, "details", operatorModelPath(r), "saved", func(code, id string) error {
+		in := console.ModelPatch{}
+		if r.PostForm.Has("name") {
+			in.Name = new(r.PostForm.Get("name"))
+		}
+		if r.PostForm.Has("deviceType") {
+			in.DeviceType = new(strings.TrimSpace(r.PostForm.Get("deviceType")))
+		}
+		_, err := s.Console.UpdateModel(r.Context(), u.Principal(), code, id, in)
+		return err
+	})
+}
+
+func (s *Server) operatorRemoveMarketplaceForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	mp := r.PathValue("mp")
+	return s.onOperatorModel(w, r, u, "remove-"+mp, operatorModelPath(r), "removed", func(code, id string) error {
+		if err := confirmed(r); err != nil {
+			return err
+		}
+		_, err := s.Console.RemoveMarketplace(r.Context(), u.Principal(), code, id, mp)
+		return err
+	})
+}
+
+func (s *Server) operatorDeleteModelForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	next := "/console/operator/vendors/" + r.PathValue("vendorCode")
+	return s.onOperatorModel(w, r, u, "delete-model", next, "deleted", func(code, id string) error {
+		if err := confirmed(r); err != nil {
+			return err
+		}
+		return s.Console.DeleteModel(r.Context(), u.Principal(), code, id)
+	})
 }
 
 // certificationsPage is the operator's queue of models waiting for
