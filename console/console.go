@@ -152,6 +152,26 @@ type NewVendor struct {
 	SigningSecret string `json:"signingSecret"`
 }
 
+// VendorSummary is a vendor as lists show it: no credentials.
+type VendorSummary struct {
+	VendorCode string    `json:"vendorCode"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Vendors lists every vendor, by code.
+func (s *Service) Vendors(ctx context.Context) ([]VendorSummary, error) {
+	var out []VendorSummary
+	err := s.store.Read(ctx, func(tx storage.Tx) error {
+		vs, err := tx.Vendors(ctx)
+		for _, v := range vs {
+			out = append(out, VendorSummary{VendorCode: v.Code, Name: v.Name, CreatedAt: v.CreatedAt})
+		}
+		return err
+	})
+	return out, err
+}
+
 // CreateVendor creates a vendor with an API key, a client ID and secret
 // for the token endpoint, and a signing secret.
 func (s *Service) CreateVendor(ctx context.Context, code, name string) (NewVendor, error) {

@@ -43,6 +43,8 @@ type Tx interface {
 	// Vendors.
 	InsertVendor(ctx context.Context, v replenish.Vendor, clientSecretHash []byte) error
 	Vendor(ctx context.Context, code string) (replenish.Vendor, error)
+	// Vendors lists every vendor, by code.
+	Vendors(ctx context.Context) ([]replenish.Vendor, error)
 	// VendorByClientID returns the vendor and its client secret's hash.
 	VendorByClientID(ctx context.Context, clientID string) (replenish.Vendor, []byte, error)
 	UpdateVendorSettings(ctx context.Context, code string, s replenish.VendorSettings) error

@@ -106,6 +106,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.api(mux, "GET /api/v1/marketplaces", s.listMarketplaces, operator, vendor, customer)
 
 	// The operator.
+	s.api(mux, "GET /api/v1/vendors", s.listVendors, operator)
 	s.api(mux, "POST /api/v1/vendors", s.createVendor, operator)
 	s.api(mux, "POST /api/v1/customers", s.createCustomer, operator)
 	s.api(mux, "PUT /api/v1/products/{productId}", s.putProduct, operator)
@@ -183,6 +184,15 @@ func (s *Server) listMarketplaces(w http.ResponseWriter, r *http.Request, _ repl
 		return err
 	}
 	writeJSON(w, http.StatusOK, items(ms))
+	return nil
+}
+
+func (s *Server) listVendors(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {
+	vs, err := s.Console.Vendors(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, items(vs))
 	return nil
 }
 

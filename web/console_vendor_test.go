@@ -131,3 +131,39 @@ func TestConsoleAPIKeys(t *testing.T) {
 	}
 	e.refused(http.StatusConflict, "conflict", "", "DELETE", "/api/v1/vendor/api-keys/"+k.KeyID, k.APIKey, nil)
 }
+
+// TestConsoleListVendors: the operator lists every vendor, by code and
+// without credentials, through the API and on the vendors page, including
+// a vendor made through the API that has no console user.
+func TestConsoleListVendors(t *testing.T) {
+	e := newEnv(t)
+	consoleUsers(t, e) // inkco, with console users
+	apiOnly := createVendor(t, e, "acme")
+
+	var got struct {
+		Items []map[string]any `json:"items"`
+	}
+	e.must(http.StatusOK, "GET", "/api/v1/vendors", e.OperatorKey, nil, &got)
+	var codes []string
+	for _, v := range got.Items {
+		codes = append(codes, v["vendorCode"].(string))
+		for field := range v {
+			if field != "vendorCode" && field != "name" && field != "createdAt" {
+				t.Errorf("vendor %v shows %q: lists carry no credentials", v["vendorCode"], field)
+			}
+		}
+	}
+	if strings.Join(codes, ",") != "acme,inkco" {
+		t.Fatalf("vendors %v, want acme,inkco", codes)
+	}
+	e.refused(http.StatusForbidden, "forbidden", "", "GET", "/api/v1/vendors", apiOnly, nil)
+
+	c := pageClient(t)
+	post(t, c, e.URL+"/console/sign-in", signInForm(opEmail, opPassword))
+	resp, body := get(t, c, e.URL+"/console/operator/vendors")
+	for _, code := range []string{"acme", "inkco"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="/console/operator/vendors/`+code+`"`) {
+			t.Fatalf("vendors page (%d) does not link %s:\n%s", resp.StatusCode, code, body)
+		}
+	}
+}

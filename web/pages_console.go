@@ -722,9 +722,8 @@ func (s *Server) productForm(w http.ResponseWriter, r *http.Request, u replenish
 // vendorsView is the operator's vendors page.
 type vendorsView struct {
 	Users []replenish.User
-	// VendorCodes are the vendors with console users, each linked to its
-	// models; another vendor is opened by its code.
-	VendorCodes []string
+	// Vendors are all the vendors, each linked to its models.
+	Vendors []console.VendorSummary
 	// Created is a vendor created just now, with its secrets shown once.
 	Created *console.NewVendor
 }
@@ -746,13 +745,11 @@ func (s *Server) showVendors(w http.ResponseWriter, r *http.Request, p *page) er
 	if v == nil {
 		v = &vendorsView{}
 	}
-	v.Users, v.VendorCodes = us, nil
-	for _, u := range us {
-		if u.VendorCode != "" && !slices.Contains(v.VendorCodes, u.VendorCode) {
-			v.VendorCodes = append(v.VendorCodes, u.VendorCode)
-		}
+	vs, err := s.Console.Vendors(r.Context())
+	if err != nil {
+		return err
 	}
-	slices.Sort(v.VendorCodes)
+	v.Users, v.Vendors = us, vs
 	p.Title, p.Data = "Vendors", v
 	s.render(w, r, p.statusOr(http.StatusOK), "operator-vendors", p)
 	return nil

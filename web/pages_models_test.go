@@ -119,8 +119,9 @@ func TestPagesOperatorModel(t *testing.T) {
 	post(t, ven, e.URL+"/console/sign-in", signInForm(vendorEmail, vendorPassword))
 
 	_, body := get(t, op, e.URL+"/console/operator/vendors")
-	if !strings.Contains(body, `<a href="/console/operator/vendors/inkco">inkco</a>`) || !strings.Contains(body, `id="open-vendor"`) {
-		t.Fatalf("the vendors page links no vendor, or cannot open one by code\n%s", body)
+	if !strings.Contains(body, `<a href="/console/operator/vendors/inkco">`) || !strings.Contains(body, `<a href="/console/operator/vendors/acme">`) ||
+		!strings.Contains(body, `id="open-vendor"`) {
+		t.Fatalf("the vendors page does not link every vendor, or cannot open one by code\n%s", body)
 	}
 	resp, _ := get(t, op, e.URL+"/console/operator/vendors?open=acme")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/operator/vendors/acme" {

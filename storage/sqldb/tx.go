@@ -219,6 +219,23 @@ func (t *tx) Vendor(ctx context.Context, code string) (replenish.Vendor, error) 
 	return v, nil
 }
 
+func (t *tx) Vendors(ctx context.Context) ([]replenish.Vendor, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+vendorCols+` FROM vendors ORDER BY vendor_code`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []replenish.Vendor
+	for rows.Next() {
+		v, err := scanVendor(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func (t *tx) VendorByClientID(ctx context.Context, clientID string) (replenish.Vendor, []byte, error) {
 	var hash []byte
 	v, err := scanVendor(t.tx.QueryRowContext(ctx, `SELECT `+vendorCols+`, client_secret_hash FROM vendors WHERE client_id = ?`, clientID), &hash)

@@ -257,6 +257,16 @@ func testWriteCommits(t *testing.T, s storage.Store) {
 		wantEqual(t, "client secret hash", string(hash), "secret-hash")
 		return nil
 	})
+	// Vendors lists them all, by code.
+	b := vendor(vendorB)
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.InsertVendor(ctx, b, []byte("other-hash"))
+	})
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		got, err := tx.Vendors(ctx)
+		wantEqual(t, "Vendors", got, []replenish.Vendor{v, b})
+		return err
+	})
 
 	settings := replenish.VendorSettings{SkillEndpointURL: "https://new.example/skill",
 		OAuthAuthorizationURL: "https://new.example/auth", OAuthTokenURL: "https://new.example/token",
