@@ -57,8 +57,16 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
-	serveCtx, stopServing := context.WithCancel(ctx)
-	defer stopServing()
+	// The server outlives Ctrl-C until the fleet's summary, which reads
+	// orders and notices from it, is printed.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	stop := func(err error) error {
+		stopServing()
+		if serr := <-served; err == nil {
+			err = serr
+		}
+		return err
+	}
 	go func() {
 		served <- serve(serveCtx, cfg, log, io.Discard, func(url, _ string) { ready <- url })
 	}()
@@ -73,11 +81,8 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		url, cfg.OperatorEmail, cfg.OperatorPassword, o.VendorEmail, o.VendorPassword)
 
 	o.URL = url
-	if _, err := simulate(ctx, o, stdout, io.Discard, log); err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return nil
+	if _, err := simulate(ctx, o, stdout, io.Discard, log); err != nil || ctx.Err() != nil {
+		return stop(err)
 	}
 	fmt.Fprintf(stdout, `
 Replenish keeps serving at %s. Try, with a customer's API key from above:
@@ -88,5 +93,10 @@ Replenish keeps serving at %s. Try, with a customer's API key from above:
 
 Press Ctrl-C to stop.
 `, url, url, url, url)
-	return <-served
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		return stop(nil)
+	}
 }
