@@ -39,29 +39,19 @@ type write struct {
 var errClosed = errors.New("sqldb: the database is closed")
 
 // startWriter starts the goroutine that runs write groups on the writer
-// connection until db.quit is closed, and the one that makes them durable
-// (durable.go) and answers them.
+// connection until db.quit is closed.
 func (db *DB) startWriter() {
 	db.prepared = newStatements(db.writer)
 	db.writes = make(chan *write)
 	db.quit = make(chan struct{})
 	db.stopped = make(chan struct{})
-	toSync := make(chan committed, maxUnsynced)
-	synced := make(chan struct{})
-	go func() {
-		defer close(synced)
-		db.durable.run(toSync)
-	}()
 	go func() {
 		defer close(db.stopped)
-		defer func() { <-synced }()
-		defer close(toSync)
 		defer db.prepared.close()
 		for {
 			select {
 			case w := <-db.writes:
-				seq := db.groups.Add(1)
-				toSync <- committed{seq: seq, group: db.runGroup(w)}
+				db.runGroup(w)
 				db.prepared.prepare(context.Background())
 			case <-db.quit:
 				return
@@ -78,7 +68,7 @@ func (db *DB) stopWriter() {
 }
 
 // Write runs fn inside the next group transaction, in a savepoint of its
-// own, and returns once the group's commit is durable. An error (or panic) of
+// own, and returns once the group has committed. An error (or panic) of
 // fn undoes fn's work only; a failed commit is every member's error.
 func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	w := &write{ctx: ctx, fn: fn, done: make(chan struct{})}
@@ -97,21 +87,25 @@ func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
 }
 
 // runGroup runs first and whoever queues behind it, within the bounds,
-// in one transaction, then commits, and returns the group to answer once
-// the commit is durable.
-func (db *DB) runGroup(first *write) (group []*write) {
-	group = []*write{first}
+// in one transaction, then commits and answers them all.
+func (db *DB) runGroup(first *write) {
+	group := []*write{first}
+	defer func() {
+		for _, w := range group {
+			close(w.done)
+		}
+	}()
 	// The group's transaction outlives any one caller's context: a caller
 	// that gives up must not roll back the others' work.
 	st, err := db.writer.BeginTx(context.Background(), nil)
 	if err != nil {
 		first.err = unavailable(err)
-		return group
+		return
 	}
 	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared}}
 	if err := db.member(t, first); err != nil {
 		db.abort(st, group, err)
-		return group
+		return
 	}
 	deadline := time.Now().Add(maxGroupTime)
 	for len(group) < maxGroup && time.Now().Before(deadline) {
@@ -126,13 +120,12 @@ func (db *DB) runGroup(first *write) (group []*write) {
 		group = append(group, w)
 		if err := db.member(t, w); err != nil {
 			db.abort(st, group, err)
-			return group
+			return
 		}
 	}
 	if err := st.Commit(); err != nil {
 		db.abort(st, group, err)
 	}
-	return group
 }
 
 // member runs w's fn in a savepoint of t. fn's own failure is kept in w

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,17 +33,12 @@ type DB struct {
 	writer *sql.DB
 	reader *sql.DB
 
-	// The group committer (group.go), its prepared statements and the
-	// syncer that makes its commits durable (durable.go).
+	// The group committer (group.go) and its prepared statements.
 	prepared  *statements
 	writes    chan *write
 	quit      chan struct{}
 	stopped   chan struct{}
 	closeOnce sync.Once
-	durable   *syncer
-	// groups counts the groups begun; readers wait until the syncer has
-	// made every one of them durable.
-	groups atomic.Uint64
 }
 
 var _ storage.Store = (*DB)(nil)
@@ -56,12 +50,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "journal_mode(WAL)")
-		// NORMAL: a commit does not wait for the disk. Every write is
-		// answered only after the syncer's fsync of the write-ahead log
-		// (durable.go), so an event answered 202 survives a crash all the
-		// same; checkpoints still sync the log before and the database
-		// after they copy.
-		q.Add("_pragma", "synchronous(NORMAL)")
+		// FULL makes every commit durable before it returns: an event
+		// answered 202 survives a crash.
+		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		for _, e := range extra {
 			q.Add("_pragma", e)
@@ -85,12 +76,8 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	db := &DB{writer: writer, reader: reader, durable: newSyncer(path)}
+	db := &DB{writer: writer, reader: reader}
 	if err := db.migrate(ctx); err != nil {
-		errors.Join(db.reader.Close(), db.writer.Close())
-		return nil, err
-	}
-	if err := db.durable.sync(); err != nil {
 		errors.Join(db.reader.Close(), db.writer.Close())
 		return nil, err
 	}
@@ -110,14 +97,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
 }
 
-// Read runs fn in a transaction on the reader pool. It returns once what
-// fn saw is durable: a group's commit is visible to readers before the
-// syncer's fsync, and nothing may be shown (or acted upon) that a crash
-// could still take back.
+// Read runs fn in a transaction on the reader pool.
 func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
-	err := run(ctx, db.reader, fn)
-	db.durable.wait(db.groups.Load())
-	return err
+	return run(ctx, db.reader, fn)
 }
 
 func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
