@@ -96,8 +96,22 @@ func authorize(ctx context.Context, tx storage.Tx, token string, now time.Time) 
 
 // applyReport records what a report about one endpoint says of its
 // inventory sensors and runs the engine on each slot it moves.
+// reported lists the capability instances r reports on.
+func reported(r *Report) []string {
+	var out []string
+	for _, l := range r.Levels {
+		out = append(out, l.Instance)
+	}
+	for _, l := range []*Level{r.Usage, r.Replaced} {
+		if l != nil {
+			out = append(out, l.Instance)
+		}
+	}
+	return out
+}
+
 func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
-	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID)
+	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID, reported(r)...)
 	if replenish.ErrorCode(err) == replenish.ENotFound {
 		return invalid("event.endpoint.endpointId", "unknown endpoint "+r.EndpointID+"; report it in discovery first")
 	}

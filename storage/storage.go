@@ -136,7 +136,9 @@ type Tx interface {
 	// PutEndpoint creates or updates the endpoint and its slots; slots of
 	// an existing endpoint keep their state and the customer's choices.
 	PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Time) error
-	Endpoint(ctx context.Context, customerID, endpointID string) (replenish.Endpoint, error)
+	// Endpoint returns a customer's endpoint with its slots; given
+	// capability instances, with only the slots of those instances.
+	Endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error)
 	Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error)
 	SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error
 	SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error

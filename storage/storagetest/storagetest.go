@@ -864,6 +864,19 @@ func testEndpoints(t *testing.T, s storage.Store) {
 		Threshold: 2000, Policy: replenish.PolicyThreshold, Mode: replenish.ModeNotify,
 	}}
 	wantEqual(t, "Endpoint", got, want)
+	// Given instances, only their slots; an endpoint without them still is.
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		named, err := tx.Endpoint(ctx, cust1, "dev-1", "Other.Sensor", instance)
+		wantEqual(t, "Endpoint naming its instance", named, want)
+		if err != nil {
+			return err
+		}
+		none, err := tx.Endpoint(ctx, cust1, "dev-1", "Other.Sensor")
+		bare := want
+		bare.Slots = nil
+		wantEqual(t, "Endpoint naming another instance", none, bare)
+		return err
+	})
 
 	// A second discovery renames the device; what the engine and the
 	// customer set on the slot stays.
