@@ -16,19 +16,26 @@ import (
 	"replenish/storage/sqldb"
 )
 
+// newService returns a console on a fresh, bootstrapped SQLite file.
+func newService(t *testing.T) *console.Service {
+	t.Helper()
+	store, err := sqldb.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "replenish.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	s := console.New(store, func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) })
+	if _, err := s.Bootstrap(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestMissing: the checklist names what submission would refuse, and a
 // model that Missing calls ready is accepted.
 func TestMissing(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	s := console.New(store, func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) })
-	if _, err := s.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	s := newService(t)
 	if _, err := s.CreateVendor(ctx, "acme", "Acme"); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +47,7 @@ func TestMissing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err = s.CreateModel(ctx, by, "acme", console.NewModel{Kind: replenish.KindSkill, Name: "P", ModelID: "p"})
+	_, err := s.CreateModel(ctx, by, "acme", console.NewModel{Kind: replenish.KindSkill, Name: "P", ModelID: "p"})
 	must(err)
 	_, err = s.AddMarketplace(ctx, by, "acme", "p", "US")
 	must(err)

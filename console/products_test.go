@@ -1,30 +1,18 @@
 package console_test
 
 import (
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"replenish"
 	"replenish/catalog"
-	"replenish/console"
-	"replenish/storage/sqldb"
 )
 
 // TestOffered: a slot's choice in a marketplace is the products of its
 // category with an available offer there, and nothing else.
 func TestOffered(t *testing.T) {
 	ctx := t.Context()
-	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	s := console.New(store, func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) })
-	if _, err := s.Bootstrap(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
+	s := newService(t)
 	offer := func(available bool) replenish.Offer {
 		return replenish.Offer{Title: "t", Price: "1.00", Currency: "USD", Available: available}
 	}

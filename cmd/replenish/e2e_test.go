@@ -46,18 +46,7 @@ func startServeOn(t *testing.T, operatorKey, db string) string {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	ready := regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(logs)
-		for sc.Scan() {
-			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			} else if strings.Contains(sc.Text(), "level=ERROR") {
-				t.Log(sc.Text())
-			}
-		}
-	}()
+	addr := watchReady(t, logs)
 	select {
 	case a := <-addr:
 		return "http://" + a
@@ -67,6 +56,27 @@ func startServeOn(t *testing.T, operatorKey, db string) string {
 		t.Fatal("serve did not log that it was ready")
 	}
 	return ""
+}
+
+// readyLine is what serve logs once it listens.
+var readyLine = regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
+
+// watchReady reads serve's log to its end, passing on the address it
+// logs when ready and showing errors in the test's log.
+func watchReady(t *testing.T, logs io.Reader) <-chan string {
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			} else if strings.Contains(sc.Text(), "level=ERROR") {
+				t.Log(sc.Text())
+			}
+		}
+		io.Copy(io.Discard, logs) // a line too long for the scanner must not block serve
+	}()
+	return addr
 }
 
 // TestEndToEnd walks the whole path through the real wiring: register,

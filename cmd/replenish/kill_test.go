@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,19 +38,7 @@ func startChild(t *testing.T, bin, db, operatorKey string) *server {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	ready := regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(logs)
-		for sc.Scan() {
-			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			} else if strings.Contains(sc.Text(), "level=ERROR") {
-				t.Log(sc.Text())
-			}
-		}
-		io.Copy(io.Discard, logs)
-	}()
+	addr := watchReady(t, logs)
 	select {
 	case a := <-addr:
 		return &server{cmd: cmd, url: "http://" + a}
