@@ -42,6 +42,7 @@ var errClosed = errors.New("sqldb: the database is closed")
 // connection until db.quit is closed.
 func (db *DB) startWriter() {
 	db.prepared = newStatements(db.writer)
+	db.cache = newWriterCache()
 	db.writes = make(chan *write)
 	db.quit = make(chan struct{})
 	db.stopped = make(chan struct{})
@@ -102,7 +103,7 @@ func (db *DB) runGroup(first *write) {
 		first.err = unavailable(err)
 		return
 	}
-	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared}}
+	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared, cache: db.cache}}
 	if err := db.member(t, first); err != nil {
 		db.abort(st, group, err)
 		return
@@ -141,9 +142,11 @@ func (db *DB) member(t *tx, w *write) error {
 	}
 	w.pnc, w.err = call(w.fn, t)
 	if w.err == nil && w.pnc == nil {
+		db.cache.keep()
 		_, err := t.tx.ExecContext(context.Background(), "RELEASE member")
 		return err
 	}
+	db.cache.rollback()
 	// Some errors (an interrupted statement, a full disk) make SQLite roll
 	// back the whole transaction; then the savepoint is gone too, and the
 	// group fails.
@@ -167,6 +170,8 @@ func call(fn func(storage.Tx) error, t *tx) (pnc any, err error) {
 // abort rolls the group back: every member that had succeeded gets err.
 func (db *DB) abort(st *sql.Tx, group []*write, err error) {
 	st.Rollback()
+	db.cache.clear()
+	db.cache.tainted = false
 	for _, w := range group {
 		if w.err == nil && w.pnc == nil {
 			w.err = unavailable(err)

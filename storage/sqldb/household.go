@@ -71,6 +71,11 @@ func (t *tx) InsertGrant(ctx context.Context, g storage.Grant) error {
 }
 
 func (t *tx) Grant(ctx context.Context, hash []byte, kind string) (storage.Grant, error) {
+	if c := t.tx.cache; c != nil {
+		if g, ok := c.grant(hash, kind); ok {
+			return g, nil
+		}
+	}
 	g := storage.Grant{Hash: hash, Kind: kind}
 	var expires, used, revoked sql.NullInt64
 	err := t.tx.QueryRowContext(ctx, `SELECT vendor_code, customer_id, expires_at, used_at, revoked_at
@@ -80,6 +85,9 @@ func (t *tx) Grant(ctx context.Context, hash []byte, kind string) (storage.Grant
 		return g, notFound(err, kind)
 	}
 	g.ExpiresAt, g.UsedAt, g.RevokedAt = fromMicros(expires), fromMicros(used), fromMicros(revoked)
+	if c := t.tx.cache; c != nil {
+		c.putGrant(g)
+	}
 	return g, nil
 }
 
@@ -199,6 +207,23 @@ func (t *tx) endpoints(ctx context.Context, slotCond, where string, args ...any)
 }
 
 func (t *tx) Endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error) {
+	if c := t.tx.cache; c != nil {
+		// The writer keeps whole endpoints, and picks the slots asked for.
+		if e, ok := c.endpoint(customerID, endpointID, instances); ok {
+			return e, nil
+		}
+		e, err := t.endpoint(ctx, customerID, endpointID)
+		if err != nil {
+			return e, err
+		}
+		c.putEndpoint(e)
+		e, _ = c.endpoint(customerID, endpointID, instances)
+		return e, nil
+	}
+	return t.endpoint(ctx, customerID, endpointID, instances...)
+}
+
+func (t *tx) endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error) {
 	// Most reports name one sensor of several: loading only those rows
 	// is the largest saving on the gateway's path.
 	slotCond := ""
@@ -228,12 +253,20 @@ func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endp
 	return es, err
 }
 
+// setSlotState writes a slot's engine state; the writer's cache updates
+// its copy as well, rather than starting over (cache.go).
+const setSlotState = `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
+		low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?
+	WHERE id = ?`
+
 func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error {
-	res, err := t.exec(ctx, "slot state", `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
-			low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?
-		WHERE id = ?`, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
+	res, err := t.exec(ctx, "slot state", setSlotState, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
 		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), slotKey)
-	return mustAffect(res, err, "endpoint slot")
+	if err := mustAffect(res, err, "endpoint slot"); err != nil {
+		return err
+	}
+	t.tx.cache.setState(slotKey, s)
+	return nil
 }
 
 func (t *tx) SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error {

@@ -81,11 +81,13 @@ func (s *statements) close() {
 // driver the goroutine it starts to watch a context.
 type sqlTx struct {
 	*sql.Tx
-	stmts *statements // nil: none is prepared
+	stmts *statements  // nil: none is prepared
+	cache *writerCache // nil: outside the writer
 }
 
 func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx = t.detach(ctx)
+	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -94,6 +96,7 @@ func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.
 
 func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx = t.detach(ctx)
+	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -102,6 +105,7 @@ func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 
 func (t sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	ctx = t.detach(ctx)
+	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

@@ -35,6 +35,7 @@ type DB struct {
 
 	// The group committer (group.go) and its prepared statements.
 	prepared  *statements
+	cache     *writerCache
 	writes    chan *write
 	quit      chan struct{}
 	stopped   chan struct{}

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"GranteeTokens", testGranteeTokens},
 		{"Endpoints", testEndpoints},
 		{"SlotState", testSlotState},
+		{"WriteLookups", testWriteLookups},
 		{"Events", testEvents},
 		{"Readings", testReadings},
 		{"Orders", testOrders},
