@@ -141,6 +141,7 @@ func (db *DB) member(t *tx, w *write) error {
 		return err
 	}
 	w.pnc, w.err = call(w.fn, t)
+	w.err = transient(w.err)
 	if w.err == nil && w.pnc == nil {
 		db.cache.keep()
 		_, err := t.tx.ExecContext(context.Background(), "RELEASE member")

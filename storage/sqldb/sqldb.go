@@ -110,12 +110,30 @@ func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
 	}
 	if err := fn(&tx{tx: sqlTx{Tx: st}}); err != nil {
 		st.Rollback()
-		return err
+		return transient(err)
 	}
 	if err := st.Commit(); err != nil {
 		return unavailable(err)
 	}
 	return nil
+}
+
+// transient turns what the database fails with that retrying later can
+// cure (a full disk, an I/O error, a lock held past the busy timeout, no
+// memory) into unavailable: the client is told to retry, and nothing of
+// the write stays. An error that already has a code keeps it.
+func transient(err error) error {
+	var coded *replenish.Error
+	var e *sqlite.Error
+	if err == nil || errors.As(err, &coded) || !errors.As(err, &e) {
+		return err
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+		sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_CANTOPEN:
+		return unavailable(err)
+	}
+	return err
 }
 
 func unavailable(err error) error {
