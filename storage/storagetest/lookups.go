@@ -52,10 +52,23 @@ func testWriteLookups(t *testing.T, s storage.Store) {
 	want.Slots[0].State = state
 	wantEqual(t, "Endpoint after SetSlotState", lookup("lookup after SetSlotState"), want)
 
+	// failing runs fn in a write that then fails.
+	errUndo := errors.New("undo")
+	failing := func(fn txFunc) {
+		t.Helper()
+		err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
+			if err := fn(ctx, tx); err != nil {
+				return err
+			}
+			return errUndo
+		})
+		if !errors.Is(err, errUndo) {
+			t.Fatalf("failing write: %v, want its own error", err)
+		}
+	}
 	// A write that fails leaves nothing behind: neither a new state nor a
 	// rename it looked up after making it.
-	errUndo := errors.New("undo")
-	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
+	failing(func(ctx context.Context, tx storage.Tx) error {
 		renamed := endpoint(cust1, "dev-1", "Renamed, then undone")
 		if err := tx.PutEndpoint(ctx, renamed, t1); err != nil {
 			return err
@@ -63,41 +76,25 @@ func testWriteLookups(t *testing.T, s storage.Store) {
 		if err := tx.SetSlotState(ctx, key, replenish.SlotState{Amount: 1, LastSampleAt: t1.Add(time.Hour)}); err != nil {
 			return err
 		}
-		if _, err := tx.Endpoint(ctx, cust1, "dev-1"); err != nil {
-			return err
-		}
-		return errUndo
+		_, err := tx.Endpoint(ctx, cust1, "dev-1")
+		return err
 	})
-	if !errors.Is(err, errUndo) {
-		t.Fatalf("failing write: %v, want its own error", err)
-	}
 	wantEqual(t, "Endpoint after a failed write", lookup("lookup after a failed write"), want)
-	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
-		if err := tx.SetSlotState(ctx, key, replenish.SlotState{Amount: 2}); err != nil {
-			return err
-		}
-		return errUndo
+	failing(func(ctx context.Context, tx storage.Tx) error {
+		return tx.SetSlotState(ctx, key, replenish.SlotState{Amount: 2})
 	})
-	if !errors.Is(err, errUndo) {
-		t.Fatalf("failing write: %v, want its own error", err)
-	}
 	wantEqual(t, "Endpoint after a failed SetSlotState", lookup("lookup after a failed SetSlotState"), want)
 
 	// The same for a state written before the endpoint was first looked
 	// up in that write.
 	key2 := putEndpoint(t, s, endpoint(cust2, "dev-2", "Office"))
-	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
+	failing(func(ctx context.Context, tx storage.Tx) error {
 		if err := tx.SetSlotState(ctx, key2, replenish.SlotState{Amount: 3, LastSampleAt: t1}); err != nil {
 			return err
 		}
-		if _, err := tx.Endpoint(ctx, cust2, "dev-2"); err != nil {
-			return err
-		}
-		return errUndo
+		_, err := tx.Endpoint(ctx, cust2, "dev-2")
+		return err
 	})
-	if !errors.Is(err, errUndo) {
-		t.Fatalf("failing write: %v, want its own error", err)
-	}
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
 		e, err := tx.Endpoint(ctx, cust2, "dev-2")
 		if err == nil && e.Slots[0].State != (replenish.SlotState{}) {
@@ -126,7 +123,7 @@ func testWriteLookups(t *testing.T, s storage.Store) {
 
 	// A deleted endpoint is gone.
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.DeleteEndpoint(ctx, cust1, "dev-1", t1) })
-	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
+	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
 		_, err := tx.Endpoint(ctx, cust1, "dev-1")
 		return err
 	})
