@@ -131,8 +131,9 @@ func (c *writerCache) drop() {
 	c.tainted = true
 }
 
-// clear forgets everything.
+// clear forgets everything, between group members.
 func (c *writerCache) clear() {
+	c.tainted = false
 	c.strs, c.strIDs = nil, map[string]uint32{}
 	c.configs, c.configIDs = nil, map[replenish.EndpointSlot]uint32{}
 	c.text = nil
@@ -271,9 +272,12 @@ func (c *writerCache) putGrant(g storage.Grant) {
 
 // Endpoints.
 
-// endpoint returns the cached endpoint with only the slots of instances
-// (all of them when none is given), in the order storage gives.
+// endpoint returns the cached endpoint with the slots of instances (see
+// wanted), in key order.
 func (c *writerCache) endpoint(customerID, endpointID string, instances []string) (replenish.Endpoint, bool) {
+	if c == nil {
+		return replenish.Endpoint{}, false
+	}
 	i, ok := c.endpoints[c.hash(customerID, endpointID)]
 	if !ok {
 		return replenish.Endpoint{}, false
@@ -286,7 +290,7 @@ func (c *writerCache) endpoint(customerID, endpointID string, instances []string
 		ModelID: c.strs[ce.model], FriendlyName: c.str(ce.name)}
 	for _, s := range c.slots[ce.first : ce.first+ce.n] {
 		sl := c.configs[s.config]
-		if len(instances) > 0 && !slices.Contains(instances, sl.Instance) {
+		if !wanted(instances, sl.Instance) {
 			continue
 		}
 		sl.ID, sl.EndpointID, sl.CustomerID, sl.VendorCode, sl.ModelID = s.key, e.EndpointID, e.CustomerID, e.VendorCode, e.ModelID
@@ -298,6 +302,9 @@ func (c *writerCache) endpoint(customerID, endpointID string, instances []string
 
 // putEndpoint keeps e, loaded with all its slots.
 func (c *writerCache) putEndpoint(e replenish.Endpoint) {
+	if c == nil {
+		return
+	}
 	if c.full(len(e.Slots), 0) {
 		c.drop()
 	}
@@ -360,7 +367,6 @@ func (c *writerCache) keep() {
 func (c *writerCache) rollback() {
 	if c.tainted {
 		c.clear()
-		c.tainted = false
 		return
 	}
 	for i := len(c.undo) - 1; i >= 0; i-- {

@@ -172,7 +172,6 @@ func call(fn func(storage.Tx) error, t *tx) (pnc any, err error) {
 func (db *DB) abort(st *sql.Tx, group []*write, err error) {
 	st.Rollback()
 	db.cache.clear()
-	db.cache.tainted = false
 	for _, w := range group {
 		if w.err == nil && w.pnc == nil {
 			w.err = unavailable(err)

@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"replenish"
@@ -139,8 +139,7 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 
 // endpointSlots and endpointRequests join each endpoint slot to what its
 // replenishment ID declared, so that the engine gets a slot's whole
-// configuration in one row; a further condition on the slots may come
-// between them.
+// configuration in one row.
 const endpointSlots = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id, e.friendly_name,
 		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id,
 		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id, s.replaced_at,
@@ -154,10 +153,10 @@ const endpointSlots = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.mod
 const endpointRequests = `
 	LEFT JOIN replenishment_requests r ON r.replenishment_id = s.replenishment_id `
 
-// endpoints loads endpoints with their slots; slotCond (empty, or "AND
-// ..." over s) narrows the slots, where (over e) the endpoints.
-func (t *tx) endpoints(ctx context.Context, slotCond, where string, args ...any) ([]replenish.Endpoint, error) {
-	rows, err := t.tx.QueryContext(ctx, endpointSlots+slotCond+endpointRequests+where+` ORDER BY e.id, s.id`, args...)
+// endpoints loads the endpoints that where (over e) selects, with their
+// slots.
+func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replenish.Endpoint, error) {
+	rows, err := t.tx.QueryContext(ctx, endpointSlots+endpointRequests+where+` ORDER BY e.id, s.id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -207,46 +206,37 @@ func (t *tx) endpoints(ctx context.Context, slotCond, where string, args ...any)
 }
 
 func (t *tx) Endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error) {
-	if c := t.tx.cache; c != nil {
-		// The writer keeps whole endpoints, and picks the slots asked for.
-		if e, ok := c.endpoint(customerID, endpointID, instances); ok {
-			return e, nil
-		}
-		e, err := t.endpoint(ctx, customerID, endpointID)
+	// The writer keeps whole endpoints (cache.go); the slots asked for
+	// are picked from them.
+	c := t.tx.cache
+	e, ok := c.endpoint(customerID, endpointID, instances)
+	if !ok {
+		es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.endpoint_id = ? AND e.deleted_at IS NULL`,
+			customerID, endpointID)
 		if err != nil {
-			return e, err
+			return replenish.Endpoint{}, err
 		}
+		if len(es) == 0 {
+			return replenish.Endpoint{}, replenish.Errorf(replenish.ENotFound, "endpoint %s not found", endpointID)
+		}
+		e = es[0]
 		c.putEndpoint(e)
-		e, _ = c.endpoint(customerID, endpointID, instances)
-		return e, nil
+		e.Slots = slices.DeleteFunc(e.Slots, func(s replenish.EndpointSlot) bool { return !wanted(instances, s.Instance) })
 	}
-	return t.endpoint(ctx, customerID, endpointID, instances...)
+	if len(e.Slots) == 0 {
+		e.Slots = nil // as for an endpoint without slots
+	}
+	return e, nil
 }
 
-func (t *tx) endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error) {
-	// Most reports name one sensor of several: loading only those rows
-	// is the largest saving on the gateway's path.
-	slotCond := ""
-	var args []any
-	if len(instances) > 0 {
-		slotCond = `AND s.instance IN (?` + strings.Repeat(`, ?`, len(instances)-1) + `) `
-		for _, in := range instances {
-			args = append(args, in)
-		}
-	}
-	args = append(args, customerID, endpointID)
-	es, err := t.endpoints(ctx, slotCond, `WHERE e.customer_id = ? AND e.endpoint_id = ? AND e.deleted_at IS NULL`, args...)
-	if err != nil {
-		return replenish.Endpoint{}, err
-	}
-	if len(es) == 0 {
-		return replenish.Endpoint{}, replenish.Errorf(replenish.ENotFound, "endpoint %s not found", endpointID)
-	}
-	return es[0], nil
+// wanted reports whether Endpoint, given instances, returns the slot of
+// instance: all slots when none is given.
+func wanted(instances []string, instance string) bool {
+	return len(instances) == 0 || slices.Contains(instances, instance)
 }
 
 func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error) {
-	es, err := t.endpoints(ctx, "", `WHERE e.customer_id = ? AND e.deleted_at IS NULL`, customerID)
+	es, err := t.endpoints(ctx, `WHERE e.customer_id = ? AND e.deleted_at IS NULL`, customerID)
 	if es == nil && err == nil {
 		es = []replenish.Endpoint{}
 	}
