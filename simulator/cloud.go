@@ -56,6 +56,9 @@ type Config struct {
 	Rand               *rand.Rand
 	HTTP               *http.Client
 	Log                *slog.Logger
+	// Stats, when set, counts the StateReports the cloud sends in answer
+	// to ReportState as deliveries, as the fleet's events are.
+	Stats *Stats
 }
 
 // Cloud is a simulated vendor cloud.
@@ -66,6 +69,8 @@ type Cloud struct {
 	accounts map[string]*Account // by grantee token
 	order    []*Account
 	oauth    authServer // signs customers in; see oauth.go
+	// reports are the StateReports being sent (reportstate.go).
+	reports sync.WaitGroup
 }
 
 // Account is one customer of the vendor, known by the grantee token

@@ -37,14 +37,18 @@ func (c *Cloud) reportState(w http.ResponseWriter, h gateway.Header, endpoint *g
 		return
 	}
 	answer(w, "Alexa", "DeferredResponse", h, map[string]int{"estimatedDeferralInSeconds": 1})
-	go func() {
+	c.reports.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := c.sendStateReport(ctx, a, d, h.CorrelationToken); err != nil {
 			c.cfg.Log.Warn("state report failed", "endpoint", d.EndpointID, "err", err)
 		}
-	}()
+	})
 }
+
+// WaitForStateReports returns once the StateReports being sent have been
+// answered (or have given up, after 30 s).
+func (c *Cloud) WaitForStateReports() { c.reports.Wait() }
 
 // sendStateReport posts the levels of d's level sensors, sampled now, to
 // the gateway as the StateReport answering the ReportState of
@@ -80,6 +84,12 @@ func (c *Cloud) sendStateReport(ctx context.Context, a *Account, d *Device, corr
 	if err != nil {
 		return err
 	}
-	_, _, _, err = c.send(ctx, message{name: "StateReport", token: token, body: body})
+	m := message{name: "StateReport", token: token, body: body}
+	if st := c.cfg.Stats; st != nil {
+		c.deliver(ctx, m, false, st)
+		st.update(func(s *Summary) { s.StateReports++ })
+		return nil
+	}
+	_, _, _, err = c.send(ctx, m)
 	return err
 }

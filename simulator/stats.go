@@ -40,6 +40,10 @@ type Summary struct {
 	// InjectedRejected those of them the gateway refused, as it must.
 	Injected, InjectedRejected int
 
+	// StateReports counts the deliveries (among Sent) of StateReports
+	// answering Replenish's ReportState directives.
+	StateReports int
+
 	Missed int // device-days without reports
 	Late   int // level reports held back to arrive after a newer one
 	Silent int // devices that went silent for good

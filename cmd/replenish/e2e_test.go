@@ -26,15 +26,16 @@ func startServe(t *testing.T, operatorKey string) string {
 	return startServeOn(t, operatorKey, filepath.Join(t.TempDir(), "e2e.db"))
 }
 
-// startServeOn is startServe on the database file db.
-func startServeOn(t *testing.T, operatorKey, db string) string {
+// startServeOn is startServe on the database file db; flags come after
+// startServe's own, and so take precedence.
+func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
 	// Devices report on the test's schedule only: no ReportState asks.
-	args := []string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
-		"--report-state-after", "0"}
+	args := append([]string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+		"--report-state-after", "0"}, flags...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, io.Discard, logw)
 		logw.CloseWithError(err)

@@ -223,16 +223,16 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	}
 	r := rand.New(rand.NewPCG(seed, seed>>1|1))
 	households := simulator.Households(o.Devices, o.PerCustomer, v.Kinds, r)
+	st := simulator.NewStats()
 	cloud := simulator.NewCloud(simulator.Config{
 		ReplenishURL: api.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret, SigningSecret: v.SigningSecret,
-		NewDevices: simulator.FleetDevices(households, seed), HTTP: httpClient, Log: log,
+		NewDevices: simulator.FleetDevices(households, seed), HTTP: httpClient, Log: log, Stats: st,
 	})
 	cloudServer := &http.Server{Handler: cloud, ReadHeaderTimeout: 10 * time.Second}
 	go cloudServer.Serve(ln)
 	defer cloudServer.Close()
 
 	res := &fleetResult{Vendor: v}
-	st := simulator.NewStats()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	if o.Duration > 0 {
@@ -272,6 +272,7 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 			Noise: simulator.DefaultNoise(o.Noise)}, st)
 		stopWatching()
 	}
+	cloud.WaitForStateReports()
 	shown()
 
 	// The outcome is read back even after Ctrl-C, within a bound.
@@ -449,6 +450,9 @@ func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, cou
 	fmt.Fprintf(out, "\nSimulation over after %d of %d simulated days in %s: %d devices of %d customers in %s.\n",
 		s.Day, o.Days, s.Elapsed.Round(time.Millisecond), s.Devices, s.Customers, strings.Join(mps, ", "))
 	fmt.Fprintf(out, "  events sent         %d (%.0f/s), %d of them repeats of a messageId already sent\n", s.Sent, s.Rate(), s.Repeats)
+	if s.StateReports > 0 {
+		fmt.Fprintf(out, "    state reports    %d of them, answering Replenish's ReportState directives\n", s.StateReports)
+	}
 	fmt.Fprintf(out, "  accepted            %d (%d distinct events; a repeat is answered 202 with no second effect)\n", s.Accepted, s.Stored)
 	if s.Interrupted > 0 {
 		fmt.Fprintf(out, "  cut off             %d (in flight when the run ended; the gateway may have stored them)\n", s.Interrupted)

@@ -38,8 +38,9 @@ func fleetDB(t *testing.T, path string) func(query string, args ...any) int {
 // TestSimulateFleet runs a small, noisy fleet of every kind against
 // "replenish serve" in process and checks the summary against what the
 // server stored: every accepted event stored once (repeats deduplicated),
-// no refusal but the mis-stamped reports injected on purpose, and the
-// orders and low-supply notices the summary counts.
+// the StateReports answering the server's ReportState among them, no
+// refusal but the mis-stamped reports injected on purpose, and the orders
+// and low-supply notices the summary counts.
 func TestSimulateFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fleet runs for a few seconds")
@@ -47,7 +48,9 @@ func TestSimulateFleet(t *testing.T) {
 	const key = "rk_op_simulate_fleet_test"
 	path := filepath.Join(t.TempDir(), "fleet.db")
 	o := fleetDefaults
-	o.URL, o.OperatorKey = startServeOn(t, key, path), key
+	// Customers who choose smart reorder open their devices at once, whose
+	// levels are unknown: the server asks the vendor for them.
+	o.URL, o.OperatorKey = startServeOn(t, key, path, "--report-state-after", "24h"), key
 	o.Devices, o.PerCustomer, o.Marketplaces, o.Auto = 40, 3, "US,DE,JP", 0.5
 	o.Days, o.Speed, o.Noise, o.Seed, o.Progress = 14, 20*86400, 4, 5, 100*time.Millisecond
 	var out, progress lockedBuffer
@@ -97,6 +100,9 @@ func TestSimulateFleet(t *testing.T) {
 			t.Errorf("no %s stored", name)
 		}
 	}
+	if n := count(`SELECT count(*) FROM events WHERE vendor_code = ? AND name = 'StateReport'`, vendor); n != s.StateReports || n == 0 {
+		t.Errorf("StateReports stored %d, counted %d, want the same and some", n, s.StateReports)
+	}
 	if s.Accepted+s.RejectedTotal() != s.Sent || s.Accepted-s.Stored <= 0 {
 		t.Errorf("sent %d, accepted %d (%d distinct), rejected %d: want repeats accepted without a second event",
 			s.Sent, s.Accepted, s.Stored, s.RejectedTotal())
@@ -123,6 +129,7 @@ func TestSimulateFleet(t *testing.T) {
 	for _, want := range []string{
 		fmt.Sprintf("Simulation over after %d of %d simulated days", o.Days, o.Days),
 		fmt.Sprintf("events sent         %d", s.Sent),
+		fmt.Sprintf("state reports    %d of them", s.StateReports),
 		fmt.Sprintf("rejected            %d: INVALID_REQUEST_EXCEPTION %d", s.Injected, s.Injected),
 		"latency             p50 ",
 		fmt.Sprintf("orders placed       %d", res.Orders),
