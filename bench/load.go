@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"replenish/gateway"
@@ -45,10 +46,25 @@ type Result struct {
 	Elapsed    time.Duration
 	P50, P90   time.Duration
 	P99, Max   time.Duration
+	// CPU is the time the whole process spent on the processor during the
+	// counted window: the load generator and the server together.
+	CPU time.Duration
 }
 
 // Rate is events per second.
 func (r Result) Rate() float64 { return float64(r.Events) / r.Elapsed.Seconds() }
+
+// CPUPerEvent is the process's processor time per event answered.
+func (r Result) CPUPerEvent() time.Duration {
+	if r.Events == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Events)
+}
+
+// Cores is how many of the machine's processors the process kept busy on
+// average during the counted window.
+func (r Result) Cores() float64 { return r.CPU.Seconds() / r.Elapsed.Seconds() }
 
 // Run sends reports until the warm-up and the counted window have passed.
 func Run(ctx context.Context, l Load) (Result, error) {
@@ -68,6 +84,8 @@ func Run(ctx context.Context, l Load) (Result, error) {
 	var failed int
 	var firstErr string
 	var wg sync.WaitGroup
+	var cpu time.Duration
+	wg.Go(func() { cpu = cpuBetween(ctx, from, until) })
 	for range l.Conns {
 		wg.Go(func() {
 			var lat []time.Duration
@@ -109,12 +127,45 @@ func Run(ctx context.Context, l Load) (Result, error) {
 		return Result{}, err
 	}
 	slices.Sort(all)
-	r := Result{Events: len(all), Failed: failed, FirstError: firstErr, Elapsed: l.Duration}
+	r := Result{Events: len(all), Failed: failed, FirstError: firstErr, Elapsed: l.Duration, CPU: cpu}
 	if len(all) > 0 {
 		at := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
 		r.P50, r.P90, r.P99, r.Max = at(0.50), at(0.90), at(0.99), all[len(all)-1]
 	}
 	return r, nil
+}
+
+// cpuBetween waits for from and until and returns the processor time the
+// process used between them.
+func cpuBetween(ctx context.Context, from, until time.Time) time.Duration {
+	if !sleepUntil(ctx, from) {
+		return 0
+	}
+	start := processCPU()
+	if !sleepUntil(ctx, until) {
+		return 0
+	}
+	return processCPU() - start
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// processCPU is the user and system time the process has used so far.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 func (l Load) token(n int64) string { return l.Devices[n%int64(len(l.Devices))].Token }

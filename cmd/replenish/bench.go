@@ -165,6 +165,8 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "  replenish  %8.0f events/s (%.0f–%.0f)  p50 %s  p90 %s  p99 %s  max %s\n",
 		mr.Rate(), minRate(real), maxRate(real), ms(mr.P50), ms(mr.P90), ms(mr.P99), ms(mr.Max))
 	fmt.Fprintf(stdout, "  ratio      %.0f %% of the bare server\n", 100*mr.Rate()/mb.Rate())
+	fmt.Fprintf(stdout, "  cpu        %s per event with the bare server, %s with Replenish (the load generator's included in both)\n",
+		us(mb.CPUPerEvent()), us(mr.CPUPerEvent()))
 	return nil
 }
 
@@ -234,8 +236,8 @@ func measureBare(ctx context.Context, load bench.Load, runID string) (bench.Resu
 }
 
 func printResult(w io.Writer, run int, name string, r bench.Result) {
-	fmt.Fprintf(w, "run %d  %-9s  %8.0f events/s  p50 %s  p90 %s  p99 %s  max %s", run, name, r.Rate(),
-		ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max))
+	fmt.Fprintf(w, "run %d  %-9s  %8.0f events/s  p50 %s  p90 %s  p99 %s  max %s  cpu %s/event on %.2f cores",
+		run, name, r.Rate(), ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max), us(r.CPUPerEvent()), r.Cores())
 	if r.Failed > 0 {
 		fmt.Fprintf(w, "  %d FAILED, first: %s", r.Failed, r.FirstError)
 	}
@@ -243,6 +245,8 @@ func printResult(w io.Writer, run int, name string, r bench.Result) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
 
 // median is the run with the median rate.
 func median(rs []bench.Result) bench.Result {
