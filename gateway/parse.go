@@ -1,12 +1,12 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"replenish"
@@ -56,12 +56,8 @@ func invalid(field, problem string) error { return replenish.FieldError(field, p
 // other than the inventory sensors are legal and ignored.
 func Parse(body []byte, now time.Time) (*Report, error) {
 	var msg Message
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&msg); err != nil {
+	if err := json.Unmarshal(body, &msg); err != nil {
 		return nil, invalid("body", "not a JSON Alexa message: "+jsonProblem(err))
-	}
-	if dec.More() {
-		return nil, invalid("body", "more than one JSON value")
 	}
 	if msg.Event == nil {
 		return nil, invalid("event", "required")
@@ -151,10 +147,10 @@ func parseEndpoint(r *Report, e *EndpointRef) error {
 // addLevels validates the inventory level properties among props.
 func (r *Report) addLevels(field string, props []Property, now time.Time) error {
 	for i, p := range props {
-		f := fmt.Sprintf("%s[%d]", field, i)
 		if p.Namespace != LevelSensor {
 			continue
 		}
+		f := field + "[" + strconv.Itoa(i) + "]"
 		if p.Name != "level" {
 			return invalid(f+".name", `an Alexa.InventoryLevelSensor reports "level"`)
 		}

@@ -1,12 +1,24 @@
 package main
 
 import (
+	"context"
 	"database/sql"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
+
+	"replenish/bench"
+	"replenish/gateway"
+	"replenish/storage/sqldb"
 )
 
 // TestBench runs the bench command with small figures: the preload holds
@@ -71,4 +83,96 @@ func TestBench(t *testing.T) {
 	if _, err := bench("20", "45"); err == nil || !strings.Contains(err.Error(), "holds 10 preloaded endpoints and 45 readings") {
 		t.Errorf("a run with other figures on the same file: %v, want a refusal", err)
 	}
+}
+
+// BenchmarkAccept measures what the gateway and the storage spend on one
+// ChangeReport, without HTTP: Parse, the writer's lookups, the event, the
+// reading, the slot's state and the group commit, on a real SQLite file.
+// 200 goroutines send at once, as the bench command's connections do, so
+// that writes form groups; ns/op is wall time per event, cpu-µs/event the
+// process's processor time.
+func BenchmarkAccept(b *testing.B) {
+	ctx := b.Context()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	operatorKey, err := benchOperator(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Register the vendor through the API, as the bench command does, then
+	// stop the server so that the benchmark owns the file.
+	srvCtx, stop := context.WithCancel(ctx)
+	ready := make(chan string, 1)
+	served := make(chan error, 1)
+	go func() {
+		c := config{Addr: "127.0.0.1:0", DB: path, LogLevel: slog.LevelWarn}
+		served <- serve(srvCtx, c, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
+	}()
+	var fleet bench.Fleet
+	select {
+	case u := <-ready:
+		fleet, err = benchFleet(ctx, u, operatorKey)
+	case err = <-served:
+	}
+	stop()
+	<-served
+	if err != nil {
+		b.Fatal(err)
+	}
+	const endpoints = 50000
+	devices, err := bench.SeedDevices(ctx, path, "b", fleet, endpoints, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := sqldb.OpenSQLite(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	gw := gateway.New(store, time.Now)
+
+	var seq atomic.Int64
+	send := func(n int64) error {
+		d := devices[n%endpoints]
+		pass := n / endpoints
+		body := bench.AppendReport(nil, d, fleet.Slots[pass%int64(len(fleet.Slots))].Instance,
+			"m-"+strconv.FormatInt(n, 10), 95-pass%90, time.Now())
+		return gw.Accept(ctx, d.Token, body)
+	}
+	// The writer's cache starts full, as in a service that has run a while:
+	// one report for each device first, from as many senders.
+	const senders = 200
+	var warm sync.WaitGroup
+	for range senders {
+		warm.Go(func() {
+			for n := seq.Add(1) - 1; n < endpoints; n = seq.Add(1) - 1 {
+				if err := send(n); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	warm.Wait()
+	if b.Failed() {
+		return
+	}
+	b.SetParallelism(max(1, senders/runtime.GOMAXPROCS(0)))
+	cpu := processCPUTime()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := send(seq.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(processCPUTime()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/event")
+}
+
+func processCPUTime() time.Duration {
+	var u syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &u)
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
