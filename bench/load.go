@@ -141,11 +141,11 @@ func cpuBetween(ctx context.Context, from, until time.Time) time.Duration {
 	if !sleepUntil(ctx, from) {
 		return 0
 	}
-	start := processCPU()
+	start := ProcessCPU()
 	if !sleepUntil(ctx, until) {
 		return 0
 	}
-	return processCPU() - start
+	return ProcessCPU() - start
 }
 
 func sleepUntil(ctx context.Context, t time.Time) bool {
@@ -159,8 +159,8 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// processCPU is the user and system time the process has used so far.
-func processCPU() time.Duration {
+// ProcessCPU is the user and system time the process has used so far.
+func ProcessCPU() time.Duration {
 	var u syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
 		return 0

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -157,7 +156,7 @@ func BenchmarkAccept(b *testing.B) {
 		return
 	}
 	b.SetParallelism(max(1, senders/runtime.GOMAXPROCS(0)))
-	cpu := processCPUTime()
+	cpu := bench.ProcessCPU()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -168,11 +167,5 @@ func BenchmarkAccept(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64(processCPUTime()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/event")
-}
-
-func processCPUTime() time.Duration {
-	var u syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &u)
-	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+	b.ReportMetric(float64(bench.ProcessCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/event")
 }
