@@ -19,6 +19,7 @@ import (
 
 	"replenish"
 	"replenish/gateway"
+	"replenish/signing"
 	"replenish/storage"
 )
 
@@ -253,7 +254,7 @@ func (s *Service) post(ctx context.Context, v replenish.Vendor, body []byte, out
 		return false, vendorErr(v, "has a skill endpoint URL that cannot be used", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(v.SigningSecret, s.now(), body))
+	req.Header.Set(signing.Header, signing.Sign(v.SigningSecret, s.now(), body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return true, vendorErr(v, "did not answer", err)

@@ -26,6 +26,7 @@ import (
 	"replenish"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/signing"
 )
 
 // Ink is one consumable slot of the simulated printer model.
@@ -149,7 +150,7 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	if err := linking.Verify(c.cfg.SigningSecret, r.Header.Get(linking.SignatureHeader), body, time.Now()); err != nil {
+	if err := signing.Verify(c.cfg.SigningSecret, r.Header.Get(signing.Header), body, time.Now()); err != nil {
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"replenish/signing"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"replenish"
-	"replenish/linking"
 )
 
 // directive is what a test skill endpoint reads of a directive.
@@ -49,7 +49,7 @@ func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := linking.Verify(s.secret, r.Header.Get(linking.SignatureHeader), body, s.now()); err != nil {
+	if err := signing.Verify(s.secret, r.Header.Get(signing.Header), body, s.now()); err != nil {
 		s.badSigs++
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return

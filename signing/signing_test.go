@@ -1,4 +1,4 @@
-package linking_test
+package signing_test
 
 import (
 	"crypto/hmac"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"replenish/linking"
+	"replenish/signing"
 )
 
 const (
@@ -29,7 +29,7 @@ func signMAC(secret, ts, body string) string {
 }
 
 func TestSignFormat(t *testing.T) {
-	header := linking.Sign(signSecret, signAt.Add(300*time.Millisecond), []byte(signBody))
+	header := signing.Sign(signSecret, signAt.Add(300*time.Millisecond), []byte(signBody))
 	m := regexp.MustCompile(`^t=([0-9]+),v1=([0-9a-f]{64})$`).FindStringSubmatch(header)
 	if m == nil {
 		t.Fatalf("header %q is not t=<unix seconds>,v1=<64 hex chars>", header)
@@ -44,15 +44,15 @@ func TestSignFormat(t *testing.T) {
 
 func TestSignVerifies(t *testing.T) {
 	body := []byte(signBody)
-	header := linking.Sign(signSecret, signAt, body)
+	header := signing.Sign(signSecret, signAt, body)
 	for _, d := range []time.Duration{0, time.Second, -time.Second, 4 * time.Minute, -4 * time.Minute,
-		linking.SignatureTolerance, -linking.SignatureTolerance} {
-		if err := linking.Verify(signSecret, header, body, signAt.Add(d)); err != nil {
+		signing.Tolerance, -signing.Tolerance} {
+		if err := signing.Verify(signSecret, header, body, signAt.Add(d)); err != nil {
 			t.Errorf("checked %v after signing: %v", d, err)
 		}
 	}
 	// An empty body is signed too (the MAC is then of "<t>.").
-	if err := linking.Verify(signSecret, linking.Sign(signSecret, signAt, nil), nil, signAt); err != nil {
+	if err := signing.Verify(signSecret, signing.Sign(signSecret, signAt, nil), nil, signAt); err != nil {
 		t.Errorf("empty body: %v", err)
 	}
 }
@@ -70,7 +70,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"wrong secret", "whsec_other", "t=" + ts + ",v1=" + good, signBody, signAt},
 		{"6 minutes old", signSecret, "t=" + ts + ",v1=" + good, signBody, signAt.Add(6 * time.Minute)},
 		{"6 minutes ahead", signSecret, "t=" + ts + ",v1=" + good, signBody, signAt.Add(-6 * time.Minute)},
-		{"just over the tolerance", signSecret, "t=" + ts + ",v1=" + good, signBody, signAt.Add(linking.SignatureTolerance + time.Second)},
+		{"just over the tolerance", signSecret, "t=" + ts + ",v1=" + good, signBody, signAt.Add(signing.Tolerance + time.Second)},
 		{"missing t", signSecret, "v1=" + good, signBody, signAt},
 		{"empty t", signSecret, "t=,v1=" + good, signBody, signAt},
 		{"t not a number", signSecret, "t=yesterday,v1=" + good, signBody, signAt},
@@ -86,12 +86,12 @@ func TestVerifyRefuses(t *testing.T) {
 		{"semicolons", signSecret, "t=" + ts + ";v1=" + good, signBody, signAt},
 	}
 	for _, r := range rows {
-		if err := linking.Verify(r.secret, r.header, []byte(r.body), r.now); err == nil {
+		if err := signing.Verify(r.secret, r.header, []byte(r.body), r.now); err == nil {
 			t.Errorf("%s: %q verified, want an error", r.name, r.header)
 		}
 	}
 	// The good header itself verifies, so each refusal above is its row's fault.
-	if err := linking.Verify(signSecret, "t="+ts+",v1="+good, body, signAt); err != nil {
+	if err := signing.Verify(signSecret, "t="+ts+",v1="+good, body, signAt); err != nil {
 		t.Fatalf("the good header: %v", err)
 	}
 }
@@ -107,11 +107,11 @@ func TestVerifyKeyRotation(t *testing.T) {
 		"t=" + ts + ",v1=" + cur + ",v1=" + old,
 		"v1=" + old + ",t=" + ts + ",v1=" + cur,
 	} {
-		if err := linking.Verify(signSecret, header, []byte(signBody), signAt); err != nil {
+		if err := signing.Verify(signSecret, header, []byte(signBody), signAt); err != nil {
 			t.Errorf("%q: %v", header, err)
 		}
 	}
-	if err := linking.Verify("whsec_neither", "t="+ts+",v1="+old+",v1="+cur, []byte(signBody), signAt); err == nil {
+	if err := signing.Verify("whsec_neither", "t="+ts+",v1="+old+",v1="+cur, []byte(signBody), signAt); err == nil {
 		t.Error("two v1 entries, neither by the secret, verified")
 	}
 }

@@ -1,4 +1,6 @@
-package linking
+// Package signing signs what Replenish sends to others (directives to
+// vendors, webhooks) and checks such a signature, as a receiver should.
+package signing
 
 import (
 	"crypto/hmac"
@@ -10,14 +12,14 @@ import (
 	"time"
 )
 
-// SignatureHeader carries the signature of every request Replenish sends
-// to a vendor: directives now, webhooks later.
-const SignatureHeader = "Replenish-Signature"
+// Header carries the signature of every request Replenish sends
+// to a vendor or to the operator's commerce system: directives, webhooks.
+const Header = "Replenish-Signature"
 
-// SignatureTolerance is how old a signed request may be when checked.
-const SignatureTolerance = 5 * time.Minute
+// Tolerance is how old a signed request may be when checked.
+const Tolerance = 5 * time.Minute
 
-// Sign returns the SignatureHeader value for body sent at time t:
+// Sign returns the Header value for body sent at time t:
 // "t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">".
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
@@ -32,7 +34,7 @@ func mac(secret, ts string, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Verify checks a SignatureHeader value against body at time now: the
+// Verify checks a Header value against body at time now: the
 // receiving side of Sign, as a vendor's cloud should do it.
 func Verify(secret, header string, body []byte, now time.Time) error {
 	var ts string
@@ -50,7 +52,7 @@ func Verify(secret, header string, body []byte, now time.Time) error {
 	if err != nil {
 		return errors.New("signature: missing or malformed t")
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > SignatureTolerance || d < -SignatureTolerance {
+	if d := now.Sub(time.Unix(sec, 0)); d > Tolerance || d < -Tolerance {
 		return errors.New("signature: timestamp outside the tolerance")
 	}
 	want := mac(secret, ts, body)
