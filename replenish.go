@@ -10,11 +10,14 @@ import (
 // Role is what a credential may do.
 type Role string
 
-// The three kinds of API key.
+// The kinds of API key.
 const (
 	RoleOperator Role = "operator"
 	RoleVendor   Role = "vendor"
 	RoleCustomer Role = "customer"
+	// RoleFulfilment is the commerce system of the webhook fulfilment
+	// adapter: it reports orders shipped, delivered or cancelled.
+	RoleFulfilment Role = "fulfilment"
 )
 
 // Principal is who is calling: the operator, one vendor, or one customer.
@@ -315,7 +318,11 @@ type EndpointSlot struct {
 	Policy          string
 	Mode            string
 	ProductID       string
-	State           SlotState
+	// ChosenPrice is the offer's price when the customer chose ProductID
+	// (or when discovery chose it): an automatic order is held when the
+	// price has risen too much since.
+	ChosenPrice string
+	State       SlotState
 }
 
 // SlotState is what the engine keeps per slot between readings.
@@ -335,9 +342,19 @@ type SlotState struct {
 	Notified    bool
 	Ordered     bool
 	OpenOrderID string
-	// ReplacedAt is when the slot's part was last replaced; usage sampled
-	// before it belongs to the old part.
+	// ReplacedAt is when the slot's part was last replaced or refilled
+	// (the installed part's date); usage sampled before it belongs to the
+	// old part.
 	ReplacedAt time.Time
+	// Household is the spare supply at home, outside the device, in the
+	// base unit (whole parts for a Percentage measurement). A USAGE slot
+	// keeps it in Amount instead, since that is what its sensor lowers.
+	Household float64
+	// CancelStreak counts the customer's cancellations of automatic
+	// orders in a row; CooldownUntil is when the last one stops holding
+	// back the next order.
+	CancelStreak  int
+	CooldownUntil time.Time
 }
 
 // Order statuses.
@@ -349,24 +366,58 @@ const (
 	OrderCancelled = "CANCELLED"
 )
 
+// Who takes a step of an order.
+const (
+	ActorCustomer   = "customer"
+	ActorOperator   = "operator"
+	ActorVendor     = "vendor"
+	ActorFulfilment = "fulfilment" // the commerce system of the webhook adapter
+	ActorService    = "service"    // Replenish itself: timers and rules
+)
+
 // Order is one reorder of one slot's product.
 type Order struct {
-	OrderID    string         `json:"orderId"`
-	CustomerID string         `json:"customerId"`
-	VendorCode string         `json:"vendorCode"`
-	EndpointID string         `json:"endpointId"`
-	SlotID     string         `json:"slotId"`
-	ProductID  string         `json:"productId"`
-	Quantity   int            `json:"quantity"`
-	Price      string         `json:"price"`
-	Currency   string         `json:"currency"`
-	Test       bool           `json:"test"`
-	Status     string         `json:"status"`
-	PlacedAt   time.Time      `json:"placedAt"`
-	CancelBy   time.Time      `json:"cancelBy"`
-	Reason     map[string]any `json:"reason"`
+	OrderID    string `json:"orderId"`
+	CustomerID string `json:"customerId"`
+	VendorCode string `json:"vendorCode"`
+	EndpointID string `json:"endpointId"`
+	SlotID     string `json:"slotId"`
+	ProductID  string `json:"productId"`
+	Quantity   int    `json:"quantity"`
+	// PackQuantity and PackUnit are the product's pack when ordered: what
+	// one unit of Quantity adds to the household inventory.
+	PackQuantity float64   `json:"packQuantity"`
+	PackUnit     string    `json:"packUnit"`
+	Price        string    `json:"price"`
+	Currency     string    `json:"currency"`
+	Test         bool      `json:"test"`
+	Status       string    `json:"status"`
+	PlacedAt     time.Time `json:"placedAt"`
+	CancelBy     time.Time `json:"cancelBy"`
+	// Reason holds the inputs of the decision that placed the order.
+	Reason            map[string]any `json:"reason"`
+	TrackingReference string         `json:"trackingReference,omitempty"`
+	UpdatedAt         time.Time      `json:"updatedAt"`
+	// Steps is the order's history, oldest first: one step per state.
+	Steps []OrderStep `json:"history"`
 	// SlotKey is the storage key of the endpoint slot.
 	SlotKey int64 `json:"-"`
+	// DueAt is when a timer next moves the order (zero: none does).
+	DueAt time.Time `json:"-"`
+}
+
+// OrderStep is one state an order entered: when, by whom and why.
+type OrderStep struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+}
+
+// Open reports whether an order still holds its slot: placed and not yet
+// delivered or cancelled.
+func (o Order) Open() bool {
+	return o.Status == OrderPending || o.Status == OrderReleased || o.Status == OrderShipped
 }
 
 // Feed entry types.
@@ -389,4 +440,36 @@ type FeedEntry struct {
 	OrderID    string    `json:"orderId,omitempty"`
 	Message    string    `json:"message"`
 	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Slot history entry types.
+const (
+	HistoryReading      = "READING"      // a level the device reported
+	HistoryConsumption  = "CONSUMPTION"  // usage the device reported
+	HistoryReplacement  = "REPLACEMENT"  // a new part, reported or set
+	HistoryHousehold    = "HOUSEHOLD"    // the household inventory changed
+	HistoryOrder        = "ORDER"        // an order of the slot took a step
+	HistoryNotification = "NOTIFICATION" // the customer was told something
+	HistoryChange       = "CHANGE"       // the customer changed the slot
+)
+
+// HistoryEntry is one thing that happened to a slot. Amounts are in the
+// measurement's base unit in storage, and in the slot's declared unit
+// (Unit) as the customer API shows them.
+type HistoryEntry struct {
+	Type string    `json:"type"`
+	At   time.Time `json:"at"`
+	// Amount is what was left (readings, consumption, replacements) or
+	// the household inventory after a change.
+	Amount *float64 `json:"amount,omitempty"`
+	// Delta is what was used (consumption) or added (household changes;
+	// negative when removed).
+	Delta   *float64 `json:"delta,omitempty"`
+	Unit    string   `json:"unit,omitempty"`
+	OrderID string   `json:"orderId,omitempty"`
+	Status  string   `json:"status,omitempty"`
+	Actor   string   `json:"actor,omitempty"`
+	Message string   `json:"message,omitempty"`
+	// Seq orders entries of the same time and type.
+	Seq int64 `json:"-"`
 }

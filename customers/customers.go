@@ -4,6 +4,7 @@ package customers
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -58,8 +59,20 @@ type Slot struct {
 	ProductID   string     `json:"productId"`
 	Products    []string   `json:"products"`
 	OpenOrderID string     `json:"openOrderId"`
-	// ReplacedAt is when the slot's part was last replaced, if known.
-	ReplacedAt *time.Time `json:"replacedAt,omitempty"`
+	// HouseholdInventory is the spare supply at home.
+	HouseholdInventory Amount `json:"householdInventory"`
+	// InstalledAt is when the part in the device was installed (replaced
+	// or refilled), if known.
+	InstalledAt *time.Time `json:"installedAt"`
+	// RunOutDate and NextOrderDate are the forecast's, when there is one.
+	RunOutDate    *time.Time `json:"runOutDate"`
+	NextOrderDate *time.Time `json:"nextOrderDate"`
+}
+
+// Amount is a quantity with its unit.
+type Amount struct {
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
 }
 
 // Level is a slot's newest amount, in the unit its sensor declared.
@@ -137,11 +150,30 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 			}
 		}
 		if at := sl.State.ReplacedAt; !at.IsZero() {
-			out.ReplacedAt = &at
+			out.InstalledAt = &at
 		}
+		out.HouseholdInventory = household(sl)
 		v.Slots = append(v.Slots, out)
 	}
 	return v
+}
+
+// household is a slot's household inventory as the customer reads it:
+// whole parts for a Percentage slot, else in the sensor's declared unit.
+func household(sl replenish.EndpointSlot) Amount {
+	unit, _ := householdUnit(sl)
+	a := Amount{Value: engine.Household(sl), Unit: string(unit)}
+	if unit == "" {
+		a.Unit = "count"
+		if sl.Measurement.Type == measure.Percentage {
+			a.Unit = "parts"
+		}
+		return a
+	}
+	if v, err := measure.FromBase(sl.Measurement.Type, a.Value, unit); err == nil {
+		a.Value = math.Round(v*1000) / 1000
+	}
+	return a
 }
 
 func productList(m replenish.Model, slotID, mp string) []string {
@@ -187,7 +219,35 @@ func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, s
 		if err := f.Err(); err != nil {
 			return err
 		}
-		if err := tx.SetSubscription(ctx, sl.ID, in.Mode, product); err != nil {
+		// The price when chosen: an automatic order waits for the
+		// customer when it has risen too much since. Choosing again
+		// confirms the new price and lets the slot order again.
+		price := ""
+		if product != "" {
+			p, err := tx.Product(ctx, product)
+			if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+				return err
+			}
+			price = p.Offers[c.Marketplace].Price
+		}
+		if err := tx.SetSubscription(ctx, sl.ID, in.Mode, product, price); err != nil {
+			return err
+		}
+		if sl.State.Ordered && sl.State.OpenOrderID == "" {
+			sl.State.Ordered, sl.State.Notified = false, false
+			if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
+				return err
+			}
+		}
+		msg := "chose " + in.Mode
+		if product != "" {
+			msg += " with " + product
+			if price != "" {
+				msg += " at " + price
+			}
+		}
+		if err := tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeSubscription,
+			Actor: replenish.ActorCustomer, Message: msg, At: s.now()}); err != nil {
 			return err
 		}
 		if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
@@ -223,56 +283,6 @@ func loadSlot(ctx context.Context, tx storage.Tx, customerID, endpointID, slotID
 		}
 	}
 	return c, e, m, sl, replenish.Errorf(replenish.ENotFound, "endpoint %s has no slot %s", endpointID, slotID)
-}
-
-// Orders lists the customer's orders, newest first.
-func (s *Service) Orders(ctx context.Context, customerID string) (os []replenish.Order, err error) {
-	err = s.store.Read(ctx, func(tx storage.Tx) error {
-		os, err = tx.Orders(ctx, customerID)
-		return err
-	})
-	return os, err
-}
-
-// CancelOrder cancels a pending order of the customer. Cancelling one
-// already cancelled changes nothing.
-func (s *Service) CancelOrder(ctx context.Context, customerID, orderID string) (replenish.Order, error) {
-	var o replenish.Order
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		var err error
-		o, err = tx.Order(ctx, orderID)
-		if err != nil || o.CustomerID != customerID {
-			return replenish.Errorf(replenish.ENotFound, "order %s not found", orderID)
-		}
-		switch o.Status {
-		case replenish.OrderCancelled:
-			return nil
-		case replenish.OrderPending:
-		default:
-			return replenish.Errorf(replenish.EConflict, "order %s is %s: only a PENDING order can be cancelled", orderID, o.Status)
-		}
-		now := s.now()
-		if err := tx.SetOrderStatus(ctx, orderID, replenish.OrderCancelled, now); err != nil {
-			return err
-		}
-		o.Status = replenish.OrderCancelled
-		e, err := tx.Endpoint(ctx, customerID, o.EndpointID)
-		if err != nil {
-			return err
-		}
-		for _, sl := range e.Slots {
-			if sl.ID == o.SlotKey && sl.State.OpenOrderID == orderID {
-				sl.State.OpenOrderID = ""
-				if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
-					return err
-				}
-			}
-		}
-		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: customerID, Type: replenish.FeedOrderCancelled,
-			EndpointID: o.EndpointID, SlotID: o.SlotID, OrderID: orderID, CreatedAt: now,
-			Message: "You cancelled the order of " + o.ProductID + " for " + e.FriendlyName + "."})
-	})
-	return o, err
 }
 
 // FeedLimit is how many feed entries one page holds.

@@ -5,6 +5,8 @@
 package engine
 
 import (
+	"math"
+	"math/big"
 	"time"
 
 	"replenish"
@@ -22,8 +24,14 @@ const (
 	// RefillShare is the rise, as a share of capacity, that counts as a
 	// refill.
 	RefillShare = 0.05
-	// CancelWindow is how long a customer may cancel a placed order (Dash).
-	CancelWindow = 24 * time.Hour
+	// HeldAfterCancels is how many of the customer's cancellations of
+	// automatic orders in a row hold back the next one until the supply
+	// is full again (Dash).
+	HeldAfterCancels = 2
+	// PriceRise is how much an offer's price may rise since the customer
+	// chose the product before an automatic order waits for the customer
+	// to confirm it (ours).
+	PriceRise = 0.10
 )
 
 // Reading is one amount reported for a slot, in the base unit of the
@@ -42,6 +50,9 @@ const (
 	NotifyLow Kind = "NOTIFY_LOW"
 	// PlaceOrder places one order for the slot's chosen product.
 	PlaceOrder Kind = "PLACE_ORDER"
+	// UsedSpare records that a refill took Amount from the household
+	// inventory.
+	UsedSpare Kind = "USED_SPARE"
 )
 
 // Decision is one thing the caller must do, with the inputs that led to it
@@ -49,6 +60,8 @@ const (
 type Decision struct {
 	Kind   Kind
 	Reason Reason
+	// Amount is what a UsedSpare took, in the base unit.
+	Amount float64
 }
 
 // Reason records the inputs of a decision.
@@ -59,7 +72,20 @@ type Reason struct {
 	Capacity  float64   `json:"capacity"`
 	LowCount  int       `json:"consecutiveLowReadings"`
 	SampleAt  time.Time `json:"timeOfSample"`
+	// Spare is the household inventory when a low supply is no reason to
+	// order: the customer is asked to use a spare.
+	Spare float64 `json:"householdInventory,omitempty"`
+	// Held says why smart reorder is not ordering, when it is not.
+	Held string `json:"heldBecause,omitempty"`
 }
+
+// Why smart reorder holds back an order.
+const (
+	HeldCooldown = "CANCEL_COOLDOWN"     // the customer cancelled the last one
+	HeldCancels  = "CANCELLED_TWICE"     // two cancellations in a row, until full again
+	HeldPrice    = "PRICE_ROSE"          // the price rose since the customer chose the product
+	HeldNoOffer  = "PRODUCT_UNAVAILABLE" // the product is not offered in the customer's marketplace
+)
 
 // Apply applies reading r of a LEVEL sensor to slot s at time now. It
 // returns the slot's new state, the decisions to carry out, and whether
@@ -83,14 +109,37 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 	case r.Amount > st.Capacity:
 		st.Capacity = r.Amount
 	}
+	var out []Decision
 	if !first && isRefill(st.Capacity, prev, r.Amount) {
-		st.LowCount = 0
-		st.Notified = false
-		st.Ordered = false
+		st.LowCount, st.Notified, st.Ordered = 0, false, false
+		st.ReplacedAt = r.SampleAt
+		if d, ok := useSpare(s, &st, r.Amount-prev); ok {
+			out = append(out, d)
+		}
 	}
+	if st.Amount >= st.Capacity {
+		st.CancelStreak = 0
+	}
+	st, decided := decide(s, st, r.SampleAt, now)
+	return st, append(out, decided...), true
+}
 
-	st, out := decide(s, st, r.SampleAt, now)
-	return st, out, true
+// useSpare takes what a refill put in from the household inventory, when
+// it holds any: the customer used a spare. A Percentage slot counts its
+// spares in whole parts.
+func useSpare(s replenish.EndpointSlot, st *replenish.SlotState, put float64) (Decision, bool) {
+	if s.SensorType == replenish.SensorUsage || st.Household <= 0 {
+		return Decision{}, false
+	}
+	take := min(st.Household, put)
+	if s.Measurement.Type == measure.Percentage {
+		take = min(st.Household, 1)
+	}
+	if take <= 0 {
+		return Decision{}, false
+	}
+	st.Household -= take
+	return Decision{Kind: UsedSpare, Amount: take}, true
 }
 
 // Consume applies usage reported by a USAGE or LEVEL_USAGE sensor, in the
@@ -141,22 +190,115 @@ func Replace(s replenish.EndpointSlot, level float64, at, now time.Time) (replen
 		st.LastSampleAt = at
 	}
 	st.LowCount, st.Notified, st.Ordered = 0, false, false
-	st, out := decide(s, st, at, now)
-	return st, out, true
+	var out []Decision
+	if d, ok := useSpare(s, &st, level); ok {
+		out = append(out, d)
+	}
+	if st.Amount >= st.Capacity {
+		st.CancelStreak = 0
+	}
+	st, decided := decide(s, st, at, now)
+	return st, append(out, decided...), true
 }
 
-// SetHousehold sets the household inventory of a USAGE slot to quantity,
-// in the base unit of its measurement, as the customer counted it. A rise
-// is a refill that re-arms the slot; nothing is decided, since a count by
-// the customer is not a reading of the device.
+// Household returns a slot's household inventory, in the base unit
+// (whole parts for a Percentage measurement).
+func Household(s replenish.EndpointSlot) float64 {
+	if s.SensorType == replenish.SensorUsage {
+		return s.State.Amount
+	}
+	return s.State.Household
+}
+
+// SetHousehold sets a slot's household inventory to quantity, in the base
+// unit, as the customer counted it. For a USAGE slot it is the amount its
+// sensor lowers, and a rise re-arms the slot like a refill. Nothing is
+// decided: a count by the customer is not a reading of the device.
 func SetHousehold(s replenish.EndpointSlot, quantity float64) replenish.SlotState {
 	st := s.State
+	if s.SensorType != replenish.SensorUsage {
+		st.Household = quantity
+		return st
+	}
 	if quantity > st.Amount {
 		st.LowCount, st.Notified, st.Ordered = 0, false, false
 	}
 	st.Amount = quantity
 	st.Capacity = max(st.Capacity, quantity)
+	if st.Amount >= st.Capacity {
+		st.CancelStreak = 0
+	}
 	return st
+}
+
+// AddHousehold adds delta (negative: removes) to a slot's household
+// inventory, never below zero, and returns the new state and what was
+// really added.
+func AddHousehold(s replenish.EndpointSlot, delta float64) (replenish.SlotState, float64) {
+	was := Household(s)
+	now := max(0, was+delta)
+	return SetHousehold(s, now), now - was
+}
+
+// PackAmount converts quantity packs of packQuantity packUnit to what they
+// add to a slot's household inventory, in its base unit: whole parts for
+// a Percentage slot (a pack counted in units holds that many parts, any
+// other pack is one part), the same unit for Count, Volume and Weight. It
+// reports false when the pack cannot be counted in the slot's measurement
+// (a pack counted in units for a slot that measures volume).
+func PackAmount(s replenish.EndpointSlot, packQuantity float64, packUnit string, quantity int) (float64, bool) {
+	q := float64(quantity)
+	t := s.Measurement.Type
+	switch {
+	case t == measure.Percentage && packUnit == string(measure.Count):
+		return math.Max(1, math.Round(packQuantity)) * q, true
+	case t == measure.Percentage:
+		return q, true
+	case packUnit == string(measure.Count):
+		return packQuantity * q, t == measure.Count
+	}
+	base, err := measure.ToBase(t, packQuantity*q, measure.Unit(packUnit))
+	return base, err == nil
+}
+
+// Cancelled returns a slot's state once its open order was cancelled at
+// time now. A customer's cancellation of an automatic order holds back the
+// next one for cooldown, and a second in a row until the supply is full
+// again (Dash); after any cancellation the slot may order again, at its
+// next low reading, once nothing holds it back.
+func Cancelled(s replenish.EndpointSlot, byCustomer bool, now time.Time, cooldown time.Duration) replenish.SlotState {
+	st := s.State
+	st.OpenOrderID = ""
+	st.Ordered, st.Notified = false, false
+	if byCustomer {
+		st.CancelStreak++
+		st.CooldownUntil = now.Add(cooldown)
+	}
+	return st
+}
+
+// Delivered returns a slot's state once its order was delivered: the
+// slot is free for the next order, and a delivery ends a run of
+// cancellations.
+func Delivered(s replenish.EndpointSlot) replenish.SlotState {
+	st := s.State
+	st.OpenOrderID = ""
+	st.CancelStreak = 0
+	return st
+}
+
+// PriceRose reports whether current, an offer's price, is more than
+// PriceRise above chosen, the price when the customer chose the product.
+// Prices are decimal strings, compared exactly; an unknown chosen price
+// never holds an order back.
+func PriceRose(chosen, current string) bool {
+	c, ok1 := new(big.Rat).SetString(chosen)
+	n, ok2 := new(big.Rat).SetString(current)
+	if !ok1 || !ok2 || chosen == "" {
+		return false
+	}
+	limit := new(big.Rat).Mul(c, big.NewRat(110, 100))
+	return n.Cmp(limit) > 0
 }
 
 // decide counts a reading sampled at time at whose result is st, and
@@ -173,29 +315,38 @@ func decide(s replenish.EndpointSlot, st replenish.SlotState, at, now time.Time)
 
 	why := Reason{Policy: s.Policy, Threshold: s.Threshold, Amount: st.Amount,
 		Capacity: st.Capacity, LowCount: st.LowCount, SampleAt: at}
-	var out []Decision
-	switch s.Mode {
-	case replenish.ModeAuto:
-		if s.ProductID == "" {
-			// Smart reorder without a product cannot order; telling the
-			// customer is the next best thing.
-			if !st.Notified {
-				st.Notified = true
-				out = append(out, Decision{Kind: NotifyLow, Reason: why})
-			}
-			break
-		}
-		if !st.Ordered && st.OpenOrderID == "" {
-			st.Ordered = true
-			out = append(out, Decision{Kind: PlaceOrder, Reason: why})
-		}
-	case replenish.ModeNotify:
-		if !st.Notified {
-			st.Notified = true
-			out = append(out, Decision{Kind: NotifyLow, Reason: why})
-		}
+	// Spares at home are the first answer to a low device: the customer
+	// is told to use one, and an order follows when none is left.
+	if s.SensorType != replenish.SensorUsage && st.Household > 0 {
+		why.Spare = st.Household
 	}
-	return st, out
+	notify := func() []Decision {
+		if st.Notified || s.Mode == replenish.ModeOff {
+			return nil
+		}
+		st.Notified = true
+		return []Decision{{Kind: NotifyLow, Reason: why}}
+	}
+	if s.Mode != replenish.ModeAuto {
+		return st, notify()
+	}
+	if st.Ordered || st.OpenOrderID != "" {
+		return st, nil
+	}
+	switch {
+	case s.ProductID == "" || why.Spare > 0:
+		// Smart reorder without a product cannot order; with spares at
+		// home it need not. Telling the customer is the next best thing.
+		return st, notify()
+	case st.CancelStreak >= HeldAfterCancels:
+		why.Held = HeldCancels
+		return st, notify()
+	case now.Before(st.CooldownUntil):
+		why.Held = HeldCooldown
+		return st, notify()
+	}
+	st.Ordered = true
+	return st, []Decision{{Kind: PlaceOrder, Reason: why}}
 }
 
 // isRefill reports whether a move from prev to next is a refill: a rise of

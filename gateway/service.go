@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -11,19 +10,22 @@ import (
 	"replenish/catalog"
 	"replenish/engine"
 	"replenish/measure"
+	"replenish/orders"
 	"replenish/storage"
 )
 
 // Service accepts events from vendors' clouds.
 type Service struct {
-	store storage.Store
-	now   func() time.Time
-	limit *Limiter
+	store  storage.Store
+	now    func() time.Time
+	limit  *Limiter
+	orders *orders.Service
 }
 
-// New returns a Service on store; now is the clock. It sets no rate limit.
-func New(store storage.Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now}
+// New returns a Service on store; now is the clock, ord places the orders
+// that readings lead to. It sets no rate limit.
+func New(store storage.Store, now func() time.Time, ord *orders.Service) *Service {
+	return &Service{store: store, now: now, orders: ord}
 }
 
 // Limit sets the per-vendor rate limit of events; nil means none.
@@ -70,9 +72,9 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) e
 		case r.Endpoints != nil:
 			return putEndpoints(ctx, tx, g.VendorCode, g.CustomerID, "event.payload.endpoints", r.Endpoints, now)
 		case r.Deleted != nil:
-			return deleteEndpoints(ctx, tx, g, r.Deleted, now)
+			return s.deleteEndpoints(ctx, tx, g, r.Deleted, now)
 		}
-		return applyReport(ctx, tx, g, r, now)
+		return s.applyReport(ctx, tx, g, r, now)
 	})
 }
 
@@ -110,7 +112,7 @@ func reported(r *Report) []string {
 	return out
 }
 
-func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
+func (s *Service) applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
 	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID, reported(r)...)
 	if replenish.ErrorCode(err) == replenish.ENotFound {
 		return invalid("event.endpoint.endpointId", "unknown endpoint "+r.EndpointID+"; report it in discovery first")
@@ -147,11 +149,12 @@ func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 		if err != nil {
 			return err
 		}
-		if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, amount, now); err != nil {
+		if err := tx.InsertReading(ctx, storage.Reading{Slot: sl.ID, Kind: storage.ReadingLevel, SampleAt: l.SampleAt,
+			Amount: amount, ReceivedAt: now}); err != nil {
 			return err
 		}
 		st, decisions, moved := engine.Apply(*sl, engine.Reading{Amount: amount, SampleAt: l.SampleAt}, now)
-		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
+		if err := s.settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
 			return err
 		}
 	}
@@ -171,11 +174,12 @@ func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 		st, decisions, moved := engine.Consume(*sl, used, l.SampleAt, now)
 		if moved {
 			// History keeps what was left after each report.
-			if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, st.Amount, now); err != nil {
+			if err := tx.InsertReading(ctx, storage.Reading{Slot: sl.ID, Kind: storage.ReadingUsage, SampleAt: l.SampleAt,
+				Amount: st.Amount, Used: used, ReceivedAt: now}); err != nil {
 				return err
 			}
 		}
-		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
+		if err := s.settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
 			return err
 		}
 	}
@@ -192,11 +196,12 @@ func applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report,
 		}
 		st, decisions, moved := engine.Replace(*sl, level, l.SampleAt, now)
 		if moved {
-			if err := tx.InsertReading(ctx, sl.ID, l.SampleAt, st.Amount, now); err != nil {
+			if err := tx.InsertReading(ctx, storage.Reading{Slot: sl.ID, Kind: storage.ReadingReplaced, SampleAt: l.SampleAt,
+				Amount: st.Amount, ReceivedAt: now}); err != nil {
 				return err
 			}
 		}
-		if err := settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
+		if err := s.settle(ctx, tx, &e, sl, st, decisions, moved, now); err != nil {
 			return err
 		}
 	}
@@ -228,14 +233,14 @@ func baseAmount(l Level, sl *replenish.EndpointSlot) (float64, error) {
 
 // settle carries out the engine's decisions for a slot and stores its new
 // state, when the report moved it.
-func settle(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot,
+func (s *Service) settle(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot,
 	st replenish.SlotState, decisions []engine.Decision, moved bool, now time.Time) error {
 	if !moved {
 		return nil
 	}
 	sl.State = st
 	for _, d := range decisions {
-		if err := carryOut(ctx, tx, e, sl, d, now); err != nil {
+		if err := s.carryOut(ctx, tx, e, sl, d, now); err != nil {
 			return err
 		}
 	}
@@ -247,8 +252,7 @@ func settle(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *reple
 // devices, and discovery skipped those without inventory sensors. A
 // pending order of a removed endpoint is cancelled, since the device it
 // would feed is gone; an order already released to fulfilment goes on.
-func deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.Grant, ids []string, now time.Time) error {
-	var orders []replenish.Order
+func (s *Service) deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.Grant, ids []string, now time.Time) error {
 	for i, id := range ids {
 		e, err := tx.Endpoint(ctx, g.CustomerID, id)
 		if replenish.ErrorCode(err) == replenish.ENotFound {
@@ -260,32 +264,11 @@ func deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.Grant, ids []
 		if e.VendorCode != g.VendorCode {
 			return replenish.Errorf(replenish.EForbidden, "event.payload.endpoints[%d].endpointId: endpoint %s belongs to another vendor", i, id)
 		}
-		if err := tx.DeleteEndpoint(ctx, g.CustomerID, id, now); err != nil {
+		if err := s.orders.CancelPending(ctx, tx, e, g.VendorCode+" removed the device", now); err != nil {
 			return err
 		}
-		if orders == nil {
-			if orders, err = tx.Orders(ctx, g.CustomerID); err != nil {
-				return err
-			}
-		}
-		for _, sl := range e.Slots {
-			for _, o := range orders {
-				if o.SlotKey != sl.ID || o.Status != replenish.OrderPending {
-					continue
-				}
-				if err := tx.SetOrderStatus(ctx, o.OrderID, replenish.OrderCancelled, now); err != nil {
-					return err
-				}
-				sl.State.OpenOrderID = ""
-				if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {
-					return err
-				}
-				if err := tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: g.CustomerID, Type: replenish.FeedOrderCancelled,
-					EndpointID: id, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
-					Message: fmt.Sprintf("The order of %s for %s was cancelled: %s removed the device.", o.ProductID, e.FriendlyName, g.VendorCode)}); err != nil {
-					return err
-				}
-			}
+		if err := tx.DeleteEndpoint(ctx, g.CustomerID, id, now); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -293,88 +276,41 @@ func deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.Grant, ids []
 
 // carryOut does what a decision asks, in the same transaction as the
 // reading that led to it.
-func carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) error {
-	amount := describeAmount(sl)
+func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) error {
 	switch d.Kind {
 	case engine.NotifyLow:
 		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
-			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
-			Message: fmt.Sprintf("%s on %s is low (%s left).", sl.Name, e.FriendlyName, amount)})
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: lowMessage(e, sl, d.Reason)})
 	case engine.PlaceOrder:
-		o, title, err := newOrder(ctx, tx, e, sl, d, now)
-		if err != nil {
-			return err
-		}
-		if o == nil {
-			return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
-				EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
-				Message: fmt.Sprintf("%s on %s is low (%s left). Smart reorder could not order: %s; choose another product.",
-					sl.Name, e.FriendlyName, amount, title)})
-		}
-		if err := tx.InsertOrder(ctx, *o); err != nil {
-			return err
-		}
-		sl.State.OpenOrderID = o.OrderID
-		test := ""
-		if o.Test {
-			test = " (test order)"
-		}
-		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
-			EndpointID: e.EndpointID, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
-			Message: fmt.Sprintf("Ordered %s for %s on %s at %s %s%s, because it is low (%s left). You can cancel until %s.",
-				title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, amount, o.CancelBy.Format("2006-01-02 15:04 MST"))})
+		_, err := orders.Place(ctx, tx, s.orders.Settings(), e, sl, d, now)
+		return err
+	case engine.UsedSpare:
+		return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: engine.Household(*sl),
+			Delta: -d.Amount, Source: storage.HouseholdRefill, At: now,
+			Reason: "the device was refilled: a spare from home went in"})
 	}
 	return fmt.Errorf("unknown decision %q", d.Kind)
 }
 
-// newOrder prepares the order for a decision. When the chosen product is
-// not offered in the customer's marketplace it returns nil and the reason.
-func newOrder(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) (*replenish.Order, string, error) {
-	c, err := tx.Customer(ctx, e.CustomerID)
-	if err != nil {
-		return nil, "", err
+// lowMessage tells the customer that a supply is low, and what to do next.
+func lowMessage(e *replenish.Endpoint, sl *replenish.EndpointSlot, why engine.Reason) string {
+	msg := fmt.Sprintf("%s on %s is low (%s left).", sl.Name, e.FriendlyName, orders.DescribeAmount(sl))
+	switch {
+	case why.Spare > 0:
+		spare := fmt.Sprintf("%g", why.Spare)
+		if sl.Measurement.Type != measure.Percentage {
+			spare += " " + measure.UnitName(measure.BaseUnit(sl.Measurement.Type))
+		}
+		msg += fmt.Sprintf(" You have spares at home (%s): use one. Smart reorder orders when none is left.", spare)
+	case why.Held == engine.HeldCooldown:
+		msg += fmt.Sprintf(" Smart reorder waits until %s, since you cancelled its last order.",
+			sl.State.CooldownUntil.Format("2006-01-02 15:04 MST"))
+	case why.Held == engine.HeldCancels:
+		msg += " Smart reorder waits until this supply is full again, since you cancelled its last two orders."
+	case sl.Mode == replenish.ModeAuto && sl.ProductID == "":
+		msg += " Choose a product so that smart reorder can order it."
 	}
-	p, err := tx.Product(ctx, sl.ProductID)
-	if err != nil {
-		return nil, "", err
-	}
-	offer, ok := p.Offers[c.Marketplace]
-	if !ok || !offer.Available {
-		return nil, sl.ProductID + " is not available in " + c.Marketplace, nil
-	}
-	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
-	if err != nil {
-		return nil, "", err
-	}
-	testAccount, err := tx.IsTestAccount(ctx, e.VendorCode, e.ModelID, e.CustomerID)
-	if err != nil {
-		return nil, "", err
-	}
-	reason := map[string]any{}
-	raw, _ := json.Marshal(d.Reason)
-	json.Unmarshal(raw, &reason)
-	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
-	reason["mode"] = sl.Mode
-	return &replenish.Order{
-		OrderID: replenish.NewID("ord-", 20), CustomerID: e.CustomerID, VendorCode: e.VendorCode,
-		EndpointID: e.EndpointID, SlotID: sl.SlotID, SlotKey: sl.ID, ProductID: p.ProductID, Quantity: 1,
-		Price: offer.Price, Currency: offer.Currency, Test: engine.TestOrder(testAccount, m.Certification),
-		Status: replenish.OrderPending, PlacedAt: now, CancelBy: now.Add(engine.CancelWindow), Reason: reason,
-	}, offer.Title, nil
-}
-
-func describeAmount(sl *replenish.EndpointSlot) string {
-	a := sl.State.Amount
-	switch sl.Measurement.Type {
-	case measure.Percentage:
-		return fmt.Sprintf("%g%%", a)
-	case measure.Count:
-		return fmt.Sprintf("%g", a)
-	}
-	if v, err := measure.FromBase(sl.Measurement.Type, a, sl.Measurement.Unit); err == nil {
-		return fmt.Sprintf("%.3g %s", v, strings.ToLower(strings.ReplaceAll(string(sl.Measurement.Unit), "_", " ")))
-	}
-	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
+	return msg
 }
 
 // PutEndpoints creates or updates a customer's endpoints from discovery,

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Type is a measurement type; it fixes which units a slot may use.
@@ -353,4 +354,9 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		out.Unit = ""
 	}
 	return json.Marshal(out)
+}
+
+// UnitName names a unit as a person reads it: "us fluid ounce".
+func UnitName(u Unit) string {
+	return strings.ToLower(strings.ReplaceAll(string(u), "_", " "))
 }

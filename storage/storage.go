@@ -141,16 +141,18 @@ type Tx interface {
 	Endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error)
 	Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error)
 	SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error
-	SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error
+	// SetSubscription sets a slot's mode and product, with the product's price
+	// when chosen.
+	SetSubscription(ctx context.Context, slotKey int64, mode, productID, price string) error
 
-	// Endpoints removed and household inventory (the event gateway).
+	// Endpoints removed (the event gateway).
 	// DeleteEndpoint hides an endpoint from every lookup; its slots,
 	// readings and orders stay. A later discovery of the same endpoint ID
 	// brings it back with its state.
 	DeleteEndpoint(ctx context.Context, customerID, endpointID string, now time.Time) error
-	// InsertHouseholdChange records that the customer set a slot's
-	// household inventory to quantity (in the base unit), and why.
-	InsertHouseholdChange(ctx context.Context, slotKey int64, quantity float64, reason string, now time.Time) error
+	// SetCustomerName names an endpoint as its customer calls it; it wins
+	// over the name the vendor's discovery gives ("" gives it back).
+	SetCustomerName(ctx context.Context, customerID, endpointID, name string, now time.Time) error
 	// IsRetired reports whether a replenishment ID was retired (its slot
 	// or model was removed).
 	IsRetired(ctx context.Context, replenishmentID string) (bool, error)
@@ -159,13 +161,12 @@ type Tx interface {
 	// InsertEvent stores an accepted event; it returns false, storing
 	// nothing, when the vendor sent this message ID before.
 	InsertEvent(ctx context.Context, e Event) (bool, error)
-	InsertReading(ctx context.Context, slotKey int64, sampleAt time.Time, amount float64, receivedAt time.Time) error
+	// InsertReading stores a reading; the same slot and sample time again
+	// is the same reading, kept once.
+	InsertReading(ctx context.Context, r Reading) error
 
-	// Orders.
-	InsertOrder(ctx context.Context, o replenish.Order) error
-	Order(ctx context.Context, orderID string) (replenish.Order, error)
-	Orders(ctx context.Context, customerID string) ([]replenish.Order, error)
-	SetOrderStatus(ctx context.Context, orderID, status string, now time.Time) error
+	Orders
+	History
 
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error

@@ -136,18 +136,30 @@ func TestCustomerCancelOrder(t *testing.T) {
 		t.Fatalf("feed = %+v, want ORDER_CANCELLED after ORDER_PLACED", f)
 	}
 
-	// Still low, same episode: the customer said no, so no new order.
+	// Still low, same episode: the customer said no, so no new order for
+	// the cooldown (Dash: 5 days), and the customer is told why.
 	w.lowEpisode(t, "5")
 	if os := w.orders(t); len(os) != 1 {
 		t.Fatalf("orders after more low readings in the cancelled episode = %d, want 1", len(os))
 	}
-	// A new cartridge, then a new low episode: a new order.
+	if f := w.feed(t); f[0].Type != replenish.FeedLowSupply || !strings.Contains(f[0].Message, "waits until") {
+		t.Fatalf("feed = %+v, want a LOW_SUPPLY saying smart reorder waits", f)
+	}
+	// A new cartridge and a new low episode inside the cooldown: still none.
 	w.e.clock.Advance(time.Minute)
+	gwAccepted(t, w.e, w.tok.AccessToken, w.black("100"))
+	w.lowEpisode(t, "7")
+	if os := w.orders(t); len(os) != 1 {
+		t.Fatalf("orders inside the cooldown = %d, want 1", len(os))
+	}
+	// Once the cooldown is over, the next low episode orders again.
+	w.e.clock.Advance(120 * time.Hour)
+	w.refresh(t)
 	gwAccepted(t, w.e, w.tok.AccessToken, w.black("100"))
 	w.lowEpisode(t, "7")
 	os = w.orders(t)
 	if len(os) != 2 || os[0].Status != replenish.OrderPending || os[0].OrderID == id {
-		t.Fatalf("orders after a refill and a new episode = %+v, want a new PENDING one first", os)
+		t.Fatalf("orders after the cooldown = %+v, want a new PENDING one first", os)
 	}
 }
 

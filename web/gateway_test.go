@@ -143,6 +143,18 @@ func gwExchange(t *testing.T, e *env, v *gwVendor, code string) gwOAuth {
 	return out
 }
 
+// refresh renews the world's tokens, as a vendor does once the access
+// token expired (after the test's clock moved on by hours).
+func (w *gwWorld) refresh(t *testing.T) {
+	t.Helper()
+	status, out := gwTokenPost(t, w.e, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {w.tok.RefreshToken},
+		"client_id": {w.v.ClientID}, "client_secret": {w.v.ClientSecret}}, nil)
+	if status != http.StatusOK || out.AccessToken == "" {
+		t.Fatalf("refreshing the tokens: %d %+v", status, out)
+	}
+	w.tok = out
+}
+
 // gwWorld is one vendor and one customer linked to it, with the tokens.
 type gwWorld struct {
 	e    *env

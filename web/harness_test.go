@@ -17,6 +17,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/orders"
 	"replenish/storage/sqldb"
 	"replenish/users"
 	"replenish/web"
@@ -30,8 +31,19 @@ type env struct {
 	Store       *sqldb.DB
 	OperatorKey string
 	Server      *web.Server
+	Orders      *orders.Service
 	clock       *clock
 }
+
+// orderSettings are the order rules of newEnv: Dash's windows, and a
+// fulfilment key for the commerce system's calls.
+var orderSettings = func() orders.Settings {
+	s := orders.DefaultSettings()
+	s.Fulfilment.Key = testFulfilmentKey
+	return s
+}()
+
+const testFulfilmentKey = "rk_ful_test_fulfilment_key"
 
 // clock is a settable time source.
 type clock struct {
@@ -68,18 +80,19 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(store, clk.Now)
+	ord := orders.New(store, clk.Now, orderSettings, &http.Client{Timeout: 5 * time.Second}, log)
+	gw := gateway.New(store, clk.Now, ord)
 	// The server listens before the service is built: its URL is the
 	// base URL that vendors redirect customers back to.
 	hs := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + hs.Listener.Addr().String()
-	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Gateway: gw,
+	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Orders: ord, Gateway: gw,
 		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now, baseURL),
-		Users:   users.New(store, clk.Now), Log: log}
+		Users:   users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk}
+	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk, Orders: ord}
 }
 
 // do sends body (JSON-encoded unless it is []byte) with key as bearer and

@@ -23,6 +23,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/orders"
 	"replenish/storage"
 	"replenish/users"
 )
@@ -35,10 +36,14 @@ type Server struct {
 	Store     storage.Store
 	Console   *console.Service
 	Customers *customers.Service
-	Gateway   *gateway.Service
-	Linking   *linking.Service
-	Users     *users.Service
-	Log       *slog.Logger
+	Orders    *orders.Service
+	// FulfilmentKey is the API key of the commerce system behind the
+	// webhook fulfilment adapter ("" for none).
+	FulfilmentKey string
+	Gateway       *gateway.Service
+	Linking       *linking.Service
+	Users         *users.Service
+	Log           *slog.Logger
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string

@@ -17,6 +17,7 @@ import (
 
 	"replenish/bench"
 	"replenish/gateway"
+	"replenish/orders"
 	"replenish/storage/sqldb"
 )
 
@@ -127,7 +128,7 @@ func BenchmarkAccept(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	gw := gateway.New(store, time.Now)
+	gw := gateway.New(store, time.Now, orders.New(store, time.Now, orders.DefaultSettings(), nil, slog.New(slog.DiscardHandler)))
 
 	var seq atomic.Int64
 	send := func(n int64) error {

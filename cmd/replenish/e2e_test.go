@@ -173,7 +173,7 @@ func TestEndToEnd(t *testing.T) {
 	if s := endpoints(t, api, grace)[0].Slots[0]; s.Status != replenish.StatusLow || s.Level == nil || s.Level.Value != 6 {
 		t.Errorf("black ink = %+v, want LOW at 6 %%", s)
 	}
-	if os := orders(t, api, grace); len(os) != 0 {
+	if os := customerOrders(t, api, grace); len(os) != 0 {
 		t.Errorf("NOTIFY placed orders: %+v", os)
 	}
 
@@ -188,7 +188,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("identical retry: %v", err)
 	}
 	report(adaAcct, 9, retried)
-	if os := orders(t, api, ada); len(os) != 0 {
+	if os := customerOrders(t, api, ada); len(os) != 0 {
 		t.Fatalf("orders after two distinct low readings and their repeats = %+v, want none", os)
 	}
 	third := replenish.NewUUID()
@@ -198,7 +198,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	report(adaAcct, 8, replenish.NewUUID())
 	report(adaAcct, 5, replenish.NewUUID())
-	os := orders(t, api, ada)
+	os := customerOrders(t, api, ada)
 	if len(os) != 1 {
 		t.Fatalf("orders = %+v, want exactly one", os)
 	}
@@ -258,7 +258,7 @@ func feed(t *testing.T, api *simulator.Client, c *simulator.Customer) []replenis
 	return out.Items
 }
 
-func orders(t *testing.T, api *simulator.Client, c *simulator.Customer) []replenish.Order {
+func customerOrders(t *testing.T, api *simulator.Client, c *simulator.Customer) []replenish.Order {
 	t.Helper()
 	var out struct{ Items []replenish.Order }
 	if err := api.Do(context.Background(), "GET", "/api/v1/orders", c.APIKey, nil, &out); err != nil {

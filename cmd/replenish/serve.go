@@ -18,6 +18,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/orders"
 	"replenish/storage/sqldb"
 	"replenish/users"
 	"replenish/web"
@@ -44,6 +45,10 @@ type config struct {
 	OperatorEmail    string
 	OperatorPassword string
 	LogLevel         slog.Level
+	// Orders are the order rules' windows and the fulfilment adapter;
+	// OrderTick is how often the order timers look for due work.
+	Orders    orders.Settings
+	OrderTick time.Duration
 }
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
@@ -58,6 +63,22 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.IntVar(&c.GatewayBurst, "gateway-burst", 2000, "events each vendor may send at once, above its rate (`count`)")
 	fs.DurationVar(&c.ReportStateAfter, "report-state-after", 24*time.Hour,
 		"how old a device's level may be when its customer opens it before the vendor is asked for a fresh one (`duration`; 0: never)")
+	d := orders.DefaultSettings()
+	fs.DurationVar(&c.Orders.CancelWindow, "cancel-window", d.CancelWindow,
+		"how long a placed order can be cancelled before it is released to fulfilment (`duration`)")
+	fs.DurationVar(&c.Orders.UnresolvedAfter, "unresolved-after", d.UnresolvedAfter,
+		"a released order that fulfilment has not shipped by then is cancelled (`duration`)")
+	fs.DurationVar(&c.Orders.CancelCooldown, "cancel-cooldown", d.CancelCooldown,
+		"no automatic order for a slot this long after its customer cancelled one (`duration`)")
+	fs.DurationVar(&c.Orders.TestDelivery, "test-delivery-after", 0,
+		"how long a test order takes from shipping to delivery (`duration`; 0: the marketplace's lead time)")
+	fs.StringVar(&c.Orders.Fulfilment.Adapter, "fulfilment", d.Fulfilment.Adapter,
+		"where released orders go (`adapter`): manual (the operator ships them in the console or the API) or webhook")
+	fs.StringVar(&c.Orders.Fulfilment.URL, "fulfilment-url", "",
+		"the commerce system's `URL`: the webhook adapter POSTs each released order there")
+	fs.StringVar(&c.Orders.Fulfilment.Key, "fulfilment-key", "",
+		"the `key` that signs the webhook adapter's requests and that the commerce system reports back with (prefer REPLENISH_FULFILMENT_KEY_FILE)")
+	fs.DurationVar(&c.OrderTick, "order-tick", time.Second, "how often the order timers look for due orders (`duration`)")
 }
 
 func (c *config) validate() error {
@@ -81,6 +102,36 @@ func (c *config) validate() error {
 	}
 	if c.ReportStateAfter < 0 {
 		return errors.New("--report-state-after: 0 or a positive duration")
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--cancel-window", c.Orders.CancelWindow}, {"--unresolved-after", c.Orders.UnresolvedAfter},
+		{"--cancel-cooldown", c.Orders.CancelCooldown}, {"--order-tick", c.OrderTick}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: a positive duration such as 24h or 90s", d.flag)
+		}
+	}
+	if c.Orders.TestDelivery < 0 {
+		return errors.New("--test-delivery-after: 0 or a positive duration")
+	}
+	switch f := c.Orders.Fulfilment; f.Adapter {
+	case orders.Manual:
+		if f.URL != "" {
+			return errors.New("--fulfilment-url: set --fulfilment webhook to use it")
+		}
+	case orders.Webhook:
+		if u, err := url.Parse(f.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--fulfilment-url: %q is not an absolute http or https URL; the webhook adapter needs one", f.URL)
+		}
+		if len(f.Key) < 16 {
+			return errors.New("--fulfilment-key: at least 16 characters; the webhook adapter signs with it")
+		}
+	default:
+		return fmt.Errorf("--fulfilment: %q is not an adapter; use manual or webhook", f.Adapter)
+	}
+	if k := c.Orders.Fulfilment.Key; k != "" && len(k) < 16 {
+		return errors.New("--fulfilment-key: at least 16 characters")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -149,14 +200,16 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if baseURL == "" {
 		baseURL = "http://" + ln.Addr().String()
 	}
-	gw := gateway.New(store, now)
-	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
 	// A vendor's cloud gets 10 seconds per directive or token request: it
-	// never keeps a customer waiting for long.
+	// never keeps a customer waiting for long; so does the commerce system.
 	vendors := &http.Client{Timeout: 10 * time.Second}
+	ord := orders.New(store, now, cfg.Orders, vendors, log)
+	gw := gateway.New(store, now, ord)
+	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
 	srv := &web.Server{
-		Store: store, Console: con, Customers: customers.New(store, now), Gateway: gw,
+		Store: store, Console: con, Customers: customers.New(store, now), Orders: ord, Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
+		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
@@ -168,6 +221,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- httpServer.Serve(ln) }()
+	// The order timers run from the database: what was due while the
+	// service was down is done at once.
+	timersCtx, stopTimers := context.WithCancel(context.Background())
+	timersDone := make(chan struct{})
+	go func() { defer close(timersDone); ord.Run(timersCtx, cfg.OrderTick) }()
+	defer func() { stopTimers(); <-timersDone }()
 	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", cfg.DB, "version", versionString())
 	if ready != nil {
 		ready(baseURL, operatorKey)
@@ -185,6 +244,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopTimers()
+	<-timersDone
 	// The directives under way end before the database closes.
 	stateAsks.Wait()
 	return nil

@@ -49,7 +49,8 @@ const (
 )
 
 // neutralTables are the tables whose writes leave the cache valid.
-var neutralTables = []string{"events", "readings", "feed", "orders"}
+var neutralTables = []string{"events", "readings", "feed", "orders", "order_steps", "fulfilments",
+	"household_changes", "slot_changes"}
 
 type writerCache struct {
 	// neutral remembers, by SQL text, whether a statement leaves the
@@ -97,12 +98,12 @@ type cachedSlot struct {
 
 // cachedState is a SlotState; times are Unix microseconds, noTime for none.
 type cachedState struct {
-	amount, capacity float64
-	last, replaced   int64
-	lowCount         int64
-	notified         bool
-	ordered          bool
-	openOrder        text
+	amount, capacity, household float64
+	last, replaced, cooldown    int64
+	lowCount, cancelStreak      int64
+	notified                    bool
+	ordered                     bool
+	openOrder                   text
 }
 
 type cachedGrant struct {
@@ -328,14 +329,16 @@ func (c *writerCache) putEndpoint(e replenish.Endpoint) {
 }
 
 func (c *writerCache) cachedState(st replenish.SlotState) cachedState {
-	return cachedState{amount: st.Amount, capacity: st.Capacity, last: toMicros(st.LastSampleAt),
-		replaced: toMicros(st.ReplacedAt), lowCount: int64(st.LowCount), notified: st.Notified,
+	return cachedState{amount: st.Amount, capacity: st.Capacity, household: st.Household,
+		last: toMicros(st.LastSampleAt), replaced: toMicros(st.ReplacedAt), cooldown: toMicros(st.CooldownUntil),
+		lowCount: int64(st.LowCount), cancelStreak: int64(st.CancelStreak), notified: st.Notified,
 		ordered: st.Ordered, openOrder: c.put(st.OpenOrderID)}
 }
 
 func (c *writerCache) state(s cachedState) replenish.SlotState {
-	return replenish.SlotState{Amount: s.amount, Capacity: s.capacity, LastSampleAt: fromMicrosInt(s.last),
-		ReplacedAt: fromMicrosInt(s.replaced), LowCount: int(s.lowCount), Notified: s.notified,
+	return replenish.SlotState{Amount: s.amount, Capacity: s.capacity, Household: s.household,
+		LastSampleAt: fromMicrosInt(s.last), ReplacedAt: fromMicrosInt(s.replaced), CooldownUntil: fromMicrosInt(s.cooldown),
+		LowCount: int(s.lowCount), CancelStreak: int(s.cancelStreak), Notified: s.notified,
 		Ordered: s.ordered, OpenOrderID: c.str(s.openOrder)}
 }
 

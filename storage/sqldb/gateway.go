@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Endpoints removed, household inventory, retired replenishment IDs.
+// Endpoints removed or renamed, retired replenishment IDs.
 
 func (t *tx) DeleteEndpoint(ctx context.Context, customerID, endpointID string, now time.Time) error {
 	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET deleted_at = ?, updated_at = ?
@@ -13,10 +13,10 @@ func (t *tx) DeleteEndpoint(ctx context.Context, customerID, endpointID string, 
 	return mustAffect(res, err, "endpoint "+endpointID)
 }
 
-func (t *tx) InsertHouseholdChange(ctx context.Context, slotKey int64, quantity float64, reason string, now time.Time) error {
-	_, err := t.exec(ctx, "household inventory change", `INSERT INTO household_changes (slot, quantity, reason, changed_at)
-		VALUES (?, ?, ?, ?)`, slotKey, quantity, reason, micros(now))
-	return err
+func (t *tx) SetCustomerName(ctx context.Context, customerID, endpointID, name string, now time.Time) error {
+	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET customer_name = ?, updated_at = ?
+		WHERE customer_id = ? AND endpoint_id = ? AND deleted_at IS NULL`, name, micros(now), customerID, endpointID)
+	return mustAffect(res, err, "endpoint "+endpointID)
 }
 
 func (t *tx) IsRetired(ctx context.Context, replenishmentID string) (bool, error) {

@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -126,11 +125,11 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 	}
 	for _, s := range e.Slots {
 		if _, err := t.exec(ctx, "endpoint slot "+s.Instance, `INSERT INTO endpoint_slots
-				(endpoint, instance, slot_id, name, replenishment_id, mode, product_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
+				(endpoint, instance, slot_id, name, replenishment_id, mode, product_id, chosen_price)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (endpoint, instance) DO UPDATE SET slot_id = excluded.slot_id, name = excluded.name,
 				replenishment_id = excluded.replenishment_id`,
-			key, s.Instance, s.SlotID, s.Name, s.ReplenishmentID, s.Mode, s.ProductID); err != nil {
+			key, s.Instance, s.SlotID, s.Name, s.ReplenishmentID, s.Mode, s.ProductID, s.ChosenPrice); err != nil {
 			return err
 		}
 	}
@@ -140,9 +139,11 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 // endpointSlots and endpointRequests join each endpoint slot to what its
 // replenishment ID declared, so that the engine gets a slot's whole
 // configuration in one row.
-const endpointSlots = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id, e.friendly_name,
-		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id,
+const endpointSlots = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id,
+		coalesce(nullif(e.customer_name, ''), e.friendly_name),
+		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id, s.chosen_price,
 		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id, s.replaced_at,
+		s.household, s.cancel_streak, s.cooldown_until,
 		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy
 	FROM endpoints e
 	LEFT JOIN endpoint_slots s ON s.endpoint = e.id
@@ -165,16 +166,17 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 	for rows.Next() {
 		var e replenish.Endpoint
 		var (
-			key                                                   sql.NullInt64
-			instance, slotID, name, rid, mode, product, openOrder sql.NullString
-			amount, capacity, threshold                           sql.NullFloat64
-			last, replaced                                        sql.NullInt64
-			low, notified, ordered                                sql.NullInt64
-			sensor, mtype, munit, policy                          sql.NullString
+			key                                                          sql.NullInt64
+			instance, slotID, name, rid, mode, product, price, openOrder sql.NullString
+			amount, capacity, household, threshold                       sql.NullFloat64
+			last, replaced, cooldown                                     sql.NullInt64
+			low, notified, ordered, streak                               sql.NullInt64
+			sensor, mtype, munit, policy                                 sql.NullString
 		)
 		if err := rows.Scan(&e.EndpointID, &e.VendorCode, &e.CustomerID, &e.ModelID, &e.FriendlyName,
-			&key, &instance, &slotID, &name, &rid, &mode, &product,
+			&key, &instance, &slotID, &name, &rid, &mode, &product, &price,
 			&amount, &last, &capacity, &low, &notified, &ordered, &openOrder, &replaced,
+			&household, &streak, &cooldown,
 			&sensor, &mtype, &munit, &threshold, &policy); err != nil {
 			return nil, err
 		}
@@ -189,10 +191,11 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 			ModelID: e.ModelID, SlotID: slotID.String, Instance: instance.String, Name: name.String,
 			ReplenishmentID: rid.String, SensorType: sensor.String,
 			Measurement: replenish.Measurement{Type: measure.Type(mtype.String), Unit: measure.Unit(munit.String)},
-			Policy:      policy.String, Mode: mode.String, ProductID: product.String,
+			Policy:      policy.String, Mode: mode.String, ProductID: product.String, ChosenPrice: price.String,
 			State: replenish.SlotState{Amount: amount.Float64, LastSampleAt: fromMicros(last),
 				Capacity: capacity.Float64, LowCount: int(low.Int64), Notified: notified.Int64 == 1,
-				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String, ReplacedAt: fromMicros(replaced)},
+				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String, ReplacedAt: fromMicros(replaced),
+				Household: household.Float64, CancelStreak: int(streak.Int64), CooldownUntil: fromMicros(cooldown)},
 		}
 		// The operator sets the threshold in the declared unit; the engine
 		// works in the base unit.
@@ -246,12 +249,13 @@ func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endp
 // setSlotState writes a slot's engine state; the writer's cache updates
 // its copy as well, rather than starting over (cache.go).
 const setSlotState = `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
-		low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?
+		low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?,
+		household = ?, cancel_streak = ?, cooldown_until = ?
 	WHERE id = ?`
 
 func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error {
 	res, err := t.exec(ctx, "slot state", setSlotState, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
-		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), slotKey)
+		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), s.Household, s.CancelStreak, micros(s.CooldownUntil), slotKey)
 	if err := mustAffect(res, err, "endpoint slot"); err != nil {
 		return err
 	}
@@ -259,9 +263,9 @@ func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotSt
 	return nil
 }
 
-func (t *tx) SetSubscription(ctx context.Context, slotKey int64, mode, productID string) error {
-	res, err := t.exec(ctx, "subscription", `UPDATE endpoint_slots SET mode = ?, product_id = ? WHERE id = ?`,
-		mode, productID, slotKey)
+func (t *tx) SetSubscription(ctx context.Context, slotKey int64, mode, productID, price string) error {
+	res, err := t.exec(ctx, "subscription", `UPDATE endpoint_slots SET mode = ?, product_id = ?, chosen_price = ? WHERE id = ?`,
+		mode, productID, price, slotKey)
 	return mustAffect(res, err, "endpoint slot")
 }
 
@@ -278,70 +282,16 @@ func (t *tx) InsertEvent(ctx context.Context, e storage.Event) (bool, error) {
 	return n == 1, err
 }
 
-func (t *tx) InsertReading(ctx context.Context, slotKey int64, sampleAt time.Time, amount float64, receivedAt time.Time) error {
+func (t *tx) InsertReading(ctx context.Context, r storage.Reading) error {
+	var used any
+	if r.Kind == storage.ReadingUsage {
+		used = r.Used
+	}
 	// The same sample sent again (a repeated context property) is one reading.
-	_, err := t.exec(ctx, "reading", `INSERT INTO readings (slot, sample_at, amount, received_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (slot, sample_at) DO NOTHING`,
-		slotKey, micros(sampleAt), amount, micros(receivedAt))
+	_, err := t.exec(ctx, "reading", `INSERT INTO readings (slot, sample_at, amount, received_at, kind, used)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slot, sample_at) DO NOTHING`,
+		r.Slot, micros(r.SampleAt), r.Amount, micros(r.ReceivedAt), r.Kind, used)
 	return err
-}
-
-// Orders.
-
-const orderCols = `order_id, customer_id, vendor_code, slot, endpoint_id, slot_id, product_id, quantity, price,
-	currency, test, status, placed_at, cancel_by, reason`
-
-func (t *tx) InsertOrder(ctx context.Context, o replenish.Order) error {
-	reason, err := json.Marshal(o.Reason)
-	if err != nil {
-		return fmt.Errorf("order reason: %w", err)
-	}
-	_, err = t.exec(ctx, "open order for this slot", `INSERT INTO orders (`+orderCols+`, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.OrderID, o.CustomerID, o.VendorCode, o.SlotKey, o.EndpointID, o.SlotID, o.ProductID, o.Quantity,
-		o.Price, o.Currency, boolInt(o.Test), o.Status, micros(o.PlacedAt), micros(o.CancelBy), string(reason),
-		micros(o.PlacedAt))
-	return err
-}
-
-func scanOrder(s interface{ Scan(...any) error }) (replenish.Order, error) {
-	var o replenish.Order
-	var test int
-	var placed, cancelBy sql.NullInt64
-	var reason string
-	if err := s.Scan(&o.OrderID, &o.CustomerID, &o.VendorCode, &o.SlotKey, &o.EndpointID, &o.SlotID, &o.ProductID,
-		&o.Quantity, &o.Price, &o.Currency, &test, &o.Status, &placed, &cancelBy, &reason); err != nil {
-		return o, err
-	}
-	o.Test = test == 1
-	o.PlacedAt, o.CancelBy = fromMicros(placed), fromMicros(cancelBy)
-	if err := json.Unmarshal([]byte(reason), &o.Reason); err != nil {
-		return o, fmt.Errorf("order %s reason: %w", o.OrderID, err)
-	}
-	return o, nil
-}
-
-func (t *tx) Order(ctx context.Context, orderID string) (replenish.Order, error) {
-	o, err := scanOrder(t.tx.QueryRowContext(ctx, `SELECT `+orderCols+` FROM orders WHERE order_id = ?`, orderID))
-	if err != nil {
-		return o, notFound(err, "order "+orderID)
-	}
-	return o, nil
-}
-
-func (t *tx) Orders(ctx context.Context, customerID string) ([]replenish.Order, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+orderCols+` FROM orders WHERE customer_id = ?
-		ORDER BY placed_at DESC, order_id`, customerID)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, scanOrder)
-}
-
-func (t *tx) SetOrderStatus(ctx context.Context, orderID, status string, now time.Time) error {
-	res, err := t.exec(ctx, "order", `UPDATE orders SET status = ?, updated_at = ? WHERE order_id = ?`,
-		status, micros(now), orderID)
-	return mustAffect(res, err, "order "+orderID)
 }
 
 // Feed.

@@ -51,11 +51,13 @@ func testHouseholdChanges(t *testing.T, s storage.Store) {
 	seed(t, s)
 	key := putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return first(tx.InsertHouseholdChange(ctx, key, 30, "bought a box", t0),
-			tx.InsertHouseholdChange(ctx, key, 28, "counted them", t1))
+		return first(tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: key, Quantity: 30, Delta: 30,
+			Source: storage.HouseholdCustomer, Reason: "bought a box", At: t0}),
+			tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: key, Quantity: 28, Delta: -2,
+				Source: storage.HouseholdCustomer, Reason: "counted them", At: t1}))
 	})
 	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return tx.InsertHouseholdChange(ctx, key+1000, 1, "no such slot", t1)
+		return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: key + 1000, Quantity: 1, Reason: "no such slot", At: t1})
 	})
 	if err == nil {
 		t.Error("InsertHouseholdChange of a slot that does not exist succeeded")

@@ -106,9 +106,9 @@ func testWriteLookups(t *testing.T, s storage.Store) {
 	// Changes made elsewhere: the customer's choice, the request's
 	// threshold (in litres, read back in millilitres), a rename.
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return tx.SetSubscription(ctx, key, replenish.ModeAuto, "INK-XL")
+		return tx.SetSubscription(ctx, key, replenish.ModeAuto, "INK-XL", "19.99")
 	})
-	want.Slots[0].Mode, want.Slots[0].ProductID = replenish.ModeAuto, "INK-XL"
+	want.Slots[0].Mode, want.Slots[0].ProductID, want.Slots[0].ChosenPrice = replenish.ModeAuto, "INK-XL", "19.99"
 	wantEqual(t, "Endpoint after SetSubscription", lookup("lookup after SetSubscription"), want)
 	r := assigned()
 	r.Threshold = ptr(0.5)

@@ -52,6 +52,11 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Events", testEvents},
 		{"Readings", testReadings},
 		{"Orders", testOrders},
+		{"OrderTimers", testOrderTimers},
+		{"OrderLists", testOrderLists},
+		{"Fulfilments", testFulfilments},
+		{"SlotHistory", testSlotHistory},
+		{"CustomerName", testCustomerName},
 		{"Feed", testFeed},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"GroupFailingMember", testGroupFailingMember},
@@ -881,14 +886,16 @@ func testEndpoints(t *testing.T, s storage.Store) {
 
 	// A second discovery renames the device; what the engine and the
 	// customer set on the slot stays.
-	state := replenish.SlotState{Amount: 750, LastSampleAt: t1, Capacity: 1000, LowCount: 2, Notified: true}
+	state := replenish.SlotState{Amount: 750, LastSampleAt: t1, Capacity: 1000, LowCount: 2, Notified: true,
+		Household: 2, CancelStreak: 1, CooldownUntil: t1.Add(time.Hour)}
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return first(tx.SetSlotState(ctx, key, state), tx.SetSubscription(ctx, key, replenish.ModeAuto, "INK-XL"))
+		return first(tx.SetSlotState(ctx, key, state), tx.SetSubscription(ctx, key, replenish.ModeAuto, "INK-XL", "39.99"))
 	})
 	e.FriendlyName = "Pantry"
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutEndpoint(ctx, e, t1) })
 	want.FriendlyName = "Pantry"
 	want.Slots[0].State, want.Slots[0].Mode, want.Slots[0].ProductID = state, replenish.ModeAuto, "INK-XL"
+	want.Slots[0].ChosenPrice = "39.99"
 	wantEqual(t, "Endpoint after second PutEndpoint", getEndpoint(t, s, cust1, "dev-1"), want)
 
 	// The same endpoint ID from another vendor for the same customer.
@@ -961,72 +968,6 @@ func testEvents(t *testing.T, s storage.Store) {
 	insert(vendorA, "msg-1", false)
 	insert(vendorB, "msg-1", true)
 	insert(vendorA, "msg-2", true)
-}
-
-func testReadings(t *testing.T, s storage.Store) {
-	seed(t, s)
-	key := putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
-	// A repeated sample, in one transaction and in the next.
-	write(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return first(tx.InsertReading(ctx, key, t0, 50, t0), tx.InsertReading(ctx, key, t0, 50, t0))
-	})
-	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertReading(ctx, key, t0, 50, t1) })
-	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertReading(ctx, key, t1, 40, t1) })
-}
-
-func testOrders(t *testing.T, s storage.Store) {
-	seed(t, s)
-	key := putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
-	order := func(id string, placed time.Time) replenish.Order {
-		// Reason holds what JSON gives back: strings, float64s, bools.
-		return replenish.Order{OrderID: id, CustomerID: cust1, VendorCode: vendorA, EndpointID: "dev-1",
-			SlotID: slotID, ProductID: "INK-XL", Quantity: 2, Price: "39.99", Currency: "USD",
-			Status: replenish.OrderPending, PlacedAt: placed, CancelBy: placed.Add(30 * time.Minute),
-			Reason:  map[string]any{"rule": "threshold", "amount": 120.5, "lowCount": 3.0, "forecast": false},
-			SlotKey: key}
-	}
-	insert := func(o replenish.Order) error {
-		return tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertOrder(ctx, o) })
-	}
-	get := func(id string) replenish.Order {
-		t.Helper()
-		var o replenish.Order
-		read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { o, err = tx.Order(ctx, id); return err })
-		return o
-	}
-
-	o1 := order("order-1", t0)
-	if err := insert(o1); err != nil {
-		t.Fatalf("InsertOrder: %v", err)
-	}
-	wantEqual(t, "Order", get(o1.OrderID), o1)
-
-	o2 := order("order-2", t1)
-	o2.Test = true
-	wantCode(t, insert(o2), replenish.EConflict, "second open order for the slot")
-
-	write(t, s, func(ctx context.Context, tx storage.Tx) error {
-		return tx.SetOrderStatus(ctx, o1.OrderID, replenish.OrderCancelled, t1)
-	})
-	o1.Status = replenish.OrderCancelled
-	wantEqual(t, "Order after SetOrderStatus", get(o1.OrderID), o1)
-	if err := insert(o2); err != nil {
-		t.Fatalf("InsertOrder after the open one was cancelled: %v", err)
-	}
-	wantEqual(t, "test Order", get(o2.OrderID), o2)
-
-	read(t, s, func(ctx context.Context, tx storage.Tx) error {
-		os, err := tx.Orders(ctx, cust1)
-		wantEqual(t, "Orders, newest first", os, []replenish.Order{o2, o1})
-		if err != nil {
-			return err
-		}
-		os, err = tx.Orders(ctx, cust2)
-		if len(os) != 0 {
-			t.Errorf("Orders of a customer without orders: %v", os)
-		}
-		return err
-	})
 }
 
 func testFeed(t *testing.T, s storage.Store) {

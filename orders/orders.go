@@ -1,0 +1,348 @@
+// Package orders is an order's life after the engine decided to place it:
+// the cancellation window, release to fulfilment, shipping (which raises
+// the household inventory), delivery, and cancellation by the customer,
+// the operator, the vendor (test orders) or the service. Every step is a
+// row of the order's history, and every timer is a time stored with the
+// order, so that a restart neither loses nor repeats one.
+package orders
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"time"
+
+	"replenish"
+	"replenish/engine"
+	"replenish/measure"
+	"replenish/storage"
+)
+
+// Settings are the numbers of the order rules; each is a setting so that
+// an operator can tune it and a test can run a whole life in seconds.
+type Settings struct {
+	// CancelWindow is how long a placed order can be cancelled by the
+	// customer before it is released (Dash: 24 h).
+	CancelWindow time.Duration
+	// UnresolvedAfter is how long fulfilment has to ship a released order
+	// before the service cancels it (Dash: 72 h).
+	UnresolvedAfter time.Duration
+	// CancelCooldown is how long no automatic order follows a customer's
+	// cancellation of one (Dash: 5 days).
+	CancelCooldown time.Duration
+	// TestDelivery is how long a test order takes from shipping to
+	// delivery; 0 is the marketplace's lead time.
+	TestDelivery time.Duration
+	// Fulfilment is where released orders go.
+	Fulfilment Fulfilment
+}
+
+// Fulfilment adapters.
+const (
+	// Manual: the operator ships and delivers in the console or the API.
+	Manual = "manual"
+	// Webhook: each released order is POSTed to the commerce system,
+	// which reports back through the API.
+	Webhook = "webhook"
+)
+
+// Fulfilment configures the fulfilment adapter.
+type Fulfilment struct {
+	Adapter string // Manual or Webhook
+	URL     string // the commerce system's URL (Webhook)
+	// Key signs each POST to URL, and is the API key with which the
+	// commerce system reports back.
+	Key string
+}
+
+// DefaultSettings are Dash's numbers, with manual fulfilment.
+func DefaultSettings() Settings {
+	return Settings{CancelWindow: 24 * time.Hour, UnresolvedAfter: 72 * time.Hour,
+		CancelCooldown: 120 * time.Hour, Fulfilment: Fulfilment{Adapter: Manual}}
+}
+
+// Service runs the order use cases, one transaction each, and the timers.
+type Service struct {
+	store  storage.Store
+	now    func() time.Time
+	set    Settings
+	client *http.Client
+	log    *slog.Logger
+}
+
+// New returns a Service on store; now is the clock, client sends the
+// webhook adapter's requests.
+func New(store storage.Store, now func() time.Time, set Settings, client *http.Client, log *slog.Logger) *Service {
+	return &Service{store: store, now: now, set: set, client: client, log: log}
+}
+
+// Settings returns the service's settings.
+func (s *Service) Settings() Settings { return s.set }
+
+// Place prepares, in the caller's transaction, the order that decision d
+// asks for slot sl of endpoint e, and records it with its first step and
+// the customer's notice. It returns nil, and tells the customer why, when
+// no order can be placed: the product is not offered in the customer's
+// marketplace, or its price rose more than engine.PriceRise since the
+// customer chose it. sl.State is updated either way.
+func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoint, sl *replenish.EndpointSlot,
+	d engine.Decision, now time.Time) (*replenish.Order, error) {
+	c, err := tx.Customer(ctx, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := tx.Product(ctx, sl.ProductID)
+	if err != nil {
+		return nil, err
+	}
+	amount := DescribeAmount(sl)
+	offer, ok := p.Offers[c.Marketplace]
+	held := ""
+	switch {
+	case !ok || !offer.Available:
+		held = fmt.Sprintf("Smart reorder could not order: %s is not available in %s; choose another product.",
+			sl.ProductID, c.Marketplace)
+	case engine.PriceRose(sl.ChosenPrice, offer.Price):
+		held = fmt.Sprintf("Smart reorder did not order: the price of %s rose from %s to %s %s since you chose it. "+
+			"Choose the product again to confirm the new price.", offer.Title, sl.ChosenPrice, offer.Price, offer.Currency)
+	}
+	if held != "" {
+		// Told once, as in NOTIFY mode; choosing the product again re-arms it.
+		sl.State.Notified = true
+		return nil, tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
+			Message: fmt.Sprintf("%s on %s is low (%s left). %s", sl.Name, e.FriendlyName, amount, held)})
+	}
+	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	testAccount, err := tx.IsTestAccount(ctx, e.VendorCode, e.ModelID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	reason := map[string]any{}
+	raw, _ := json.Marshal(d.Reason)
+	json.Unmarshal(raw, &reason)
+	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
+	reason["mode"] = sl.Mode
+	cancelBy := now.Add(set.CancelWindow)
+	o := replenish.Order{
+		OrderID: replenish.NewID("ord-", 20), CustomerID: e.CustomerID, VendorCode: e.VendorCode,
+		EndpointID: e.EndpointID, SlotID: sl.SlotID, SlotKey: sl.ID, ProductID: p.ProductID, Quantity: 1,
+		PackQuantity: p.PackQuantity, PackUnit: p.PackUnit, Price: offer.Price, Currency: offer.Currency,
+		Test: engine.TestOrder(testAccount, m.Certification), Status: replenish.OrderPending,
+		PlacedAt: now, CancelBy: cancelBy, DueAt: cancelBy, UpdatedAt: now, Reason: reason,
+		Steps: []replenish.OrderStep{{Status: replenish.OrderPending, At: now, Actor: replenish.ActorService,
+			Reason: fmt.Sprintf("%s is low (%s left): smart reorder placed it", sl.Name, amount)}},
+	}
+	if err := tx.InsertOrder(ctx, o); err != nil {
+		return nil, err
+	}
+	sl.State.OpenOrderID = o.OrderID
+	test := ""
+	if o.Test {
+		test = " (test order)"
+	}
+	return &o, tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
+		EndpointID: e.EndpointID, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
+		Message: fmt.Sprintf("Ordered %d × %s for %s on %s at %s %s%s, because it is low (%s left). You can cancel until %s.",
+			o.Quantity, offer.Title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, amount, cancelBy.Format("2006-01-02 15:04 MST"))})
+}
+
+// DescribeAmount tells a slot's amount as a person reads it.
+func DescribeAmount(sl *replenish.EndpointSlot) string {
+	a := sl.State.Amount
+	switch sl.Measurement.Type {
+	case measure.Percentage:
+		return fmt.Sprintf("%g%%", math.Round(a*10)/10)
+	case measure.Count:
+		return fmt.Sprintf("%g", a)
+	}
+	if v, err := measure.FromBase(sl.Measurement.Type, a, sl.Measurement.Unit); err == nil {
+		return fmt.Sprintf("%.3g %s", v, measure.UnitName(sl.Measurement.Unit))
+	}
+	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
+}
+
+// Which actors may move an order from which states to which (Dash's
+// rules, with the operator standing in for Amazon's fulfilment).
+var moves = map[string]map[string][]string{
+	replenish.OrderReleased: {
+		replenish.ActorService: {replenish.OrderPending},
+	},
+	replenish.OrderShipped: {
+		replenish.ActorOperator:   {replenish.OrderReleased},
+		replenish.ActorFulfilment: {replenish.OrderReleased},
+		replenish.ActorService:    {replenish.OrderReleased}, // test orders
+	},
+	replenish.OrderDelivered: {
+		replenish.ActorOperator:   {replenish.OrderShipped},
+		replenish.ActorFulfilment: {replenish.OrderShipped},
+		replenish.ActorService:    {replenish.OrderShipped}, // test orders
+	},
+	replenish.OrderCancelled: {
+		replenish.ActorCustomer:   {replenish.OrderPending},
+		replenish.ActorOperator:   {replenish.OrderPending, replenish.OrderReleased, replenish.OrderShipped},
+		replenish.ActorFulfilment: {replenish.OrderPending, replenish.OrderReleased, replenish.OrderShipped},
+		replenish.ActorVendor:     {replenish.OrderPending, replenish.OrderReleased, replenish.OrderShipped}, // test orders
+		replenish.ActorService:    {replenish.OrderPending, replenish.OrderReleased},
+	},
+}
+
+// From returns the states from which actor may move an order to status;
+// none means never.
+func From(status, actor string) []string { return moves[status][actor] }
+
+// move takes one step of order o in tx: it checks the rule, records the
+// step, and does what the step does to the slot and the household, with
+// the customer's notice. It returns the order as it now is.
+func (s *Service) move(ctx context.Context, tx storage.Tx, o replenish.Order, step replenish.OrderStep, tracking string) (replenish.Order, error) {
+	from := From(step.Status, step.Actor)
+	if !slices.Contains(from, o.Status) {
+		return o, replenish.Errorf(replenish.EConflict, "order %s is %s: %s cannot make it %s", o.OrderID, o.Status, step.Actor, step.Status)
+	}
+	var due time.Time
+	switch {
+	case step.Status == replenish.OrderReleased:
+		due = step.At.Add(s.set.UnresolvedAfter)
+	case step.Status == replenish.OrderShipped && o.Test:
+		lead, err := s.testDelivery(ctx, tx, o)
+		if err != nil {
+			return o, err
+		}
+		due = step.At.Add(lead)
+	}
+	if err := tx.MoveOrder(ctx, o.OrderID, from, step, due, tracking); err != nil {
+		return o, err
+	}
+	o.Status, o.UpdatedAt, o.DueAt = step.Status, step.At, due
+	if tracking != "" {
+		o.TrackingReference = tracking
+	}
+	o.Steps = append(o.Steps, step)
+	if err := s.settle(ctx, tx, o, step); err != nil {
+		return o, err
+	}
+	if step.Status == replenish.OrderReleased && !o.Test && s.set.Fulfilment.Adapter == Webhook {
+		if err := tx.InsertFulfilment(ctx, o.OrderID, step.At); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// testDelivery is how long a test order takes from shipping to delivery.
+func (s *Service) testDelivery(ctx context.Context, tx storage.Tx, o replenish.Order) (time.Duration, error) {
+	if s.set.TestDelivery > 0 {
+		return s.set.TestDelivery, nil
+	}
+	c, err := tx.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return 0, err
+	}
+	m, err := tx.Marketplace(ctx, c.Marketplace)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(m.LeadDays * float64(24*time.Hour)), nil
+}
+
+// settle does what a step does to the order's slot, and tells the customer.
+func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, step replenish.OrderStep) error {
+	e, err := tx.Endpoint(ctx, o.CustomerID, o.EndpointID)
+	if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+		return err
+	}
+	// The endpoint may be gone (DeleteReport); the order's life goes on.
+	var sl *replenish.EndpointSlot
+	for i := range e.Slots {
+		if e.Slots[i].ID == o.SlotKey {
+			sl = &e.Slots[i]
+		}
+	}
+	name, device := o.ProductID, "your device"
+	if sl != nil {
+		name, device = sl.Name, e.FriendlyName
+	}
+	feed := replenish.FeedEntry{CustomerID: o.CustomerID, EndpointID: o.EndpointID, SlotID: o.SlotID,
+		OrderID: o.OrderID, CreatedAt: step.At}
+	switch step.Status {
+	case replenish.OrderReleased:
+		return nil // the customer hears of it when it ships
+	case replenish.OrderShipped:
+		feed.Type = replenish.FeedOrderShipped
+		feed.Message = fmt.Sprintf("Your order of %s for %s on %s has shipped.", o.ProductID, name, device)
+		if o.TrackingReference != "" {
+			feed.Message += " Tracking: " + o.TrackingReference + "."
+		}
+		if sl != nil {
+			if err := s.receive(ctx, tx, o, e, sl, step.At); err != nil {
+				return err
+			}
+		}
+	case replenish.OrderDelivered:
+		feed.Type = replenish.FeedOrderDelivered
+		feed.Message = fmt.Sprintf("Your order of %s for %s on %s was delivered.", o.ProductID, name, device)
+		if sl != nil && sl.State.OpenOrderID == o.OrderID {
+			if err := tx.SetSlotState(ctx, sl.ID, engine.Delivered(*sl)); err != nil {
+				return err
+			}
+		}
+	case replenish.OrderCancelled:
+		feed.Type = replenish.FeedOrderCancelled
+		feed.Message = fmt.Sprintf("The order of %s for %s on %s was cancelled: %s.", o.ProductID, name, device, step.Reason)
+		if sl != nil && sl.State.OpenOrderID == o.OrderID {
+			byCustomer := step.Actor == replenish.ActorCustomer && o.Reason["mode"] == replenish.ModeAuto
+			st := engine.Cancelled(*sl, byCustomer, step.At, s.set.CancelCooldown)
+			if err := tx.SetSlotState(ctx, sl.ID, st); err != nil {
+				return err
+			}
+			if byCustomer && st.CancelStreak >= engine.HeldAfterCancels {
+				feed.Message += " Smart reorder now waits until this supply is full again."
+			} else if byCustomer {
+				feed.Message += fmt.Sprintf(" Smart reorder will not order it again before %s.", st.CooldownUntil.Format("2006-01-02 15:04 MST"))
+			}
+		}
+	}
+	return tx.InsertFeed(ctx, feed)
+}
+
+// receive raises a slot's household inventory by the pack an order
+// shipped, when the product is on the slot's list (Dash), and records why.
+func (s *Service) receive(ctx context.Context, tx storage.Tx, o replenish.Order, e replenish.Endpoint,
+	sl *replenish.EndpointSlot, at time.Time) error {
+	c, err := tx.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return err
+	}
+	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
+	if err != nil {
+		return err
+	}
+	listed := false
+	for _, ms := range m.Slots {
+		if ms.SlotID == sl.SlotID {
+			listed = slices.Contains(ms.Products[c.Marketplace], o.ProductID)
+		}
+	}
+	if !listed {
+		return nil
+	}
+	add, ok := engine.PackAmount(*sl, o.PackQuantity, o.PackUnit, o.Quantity)
+	if !ok {
+		return nil
+	}
+	st, added := engine.AddHousehold(*sl, add)
+	if err := tx.SetSlotState(ctx, sl.ID, st); err != nil {
+		return err
+	}
+	sl.State = st
+	return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: engine.Household(*sl),
+		Delta: added, Source: storage.HouseholdShipment, OrderID: o.OrderID, At: at,
+		Reason: fmt.Sprintf("order %s shipped: %d × %g %s", o.OrderID, o.Quantity, o.PackQuantity, o.PackUnit)})
+}
