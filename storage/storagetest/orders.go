@@ -147,7 +147,9 @@ func testOrderTimers(t *testing.T, s storage.Store) {
 
 func testOrderLists(t *testing.T, s storage.Store) {
 	seed(t, s)
-	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertVendor(ctx, vendor(vendorB), []byte("b")) })
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.InsertVendor(ctx, vendor(vendorB), []byte("b"))
+	})
 	k1 := putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
 	e2 := endpoint(cust1, "dev-2", "Office")
 	k2 := putEndpoint(t, s, e2)
@@ -202,7 +204,10 @@ func testFulfilments(t *testing.T, s storage.Store) {
 	due := func(at time.Time) []storage.Fulfilment {
 		t.Helper()
 		var fs []storage.Fulfilment
-		read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { fs, err = tx.DueFulfilments(ctx, at, 10); return err })
+		read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			fs, err = tx.DueFulfilments(ctx, at, 10)
+			return err
+		})
 		return fs
 	}
 	f := storage.Fulfilment{OrderID: "order-1", NextAt: t0, CreatedAt: t0}
@@ -277,13 +282,17 @@ func testSlotHistory(t *testing.T, s storage.Store) {
 func testCustomerName(t *testing.T, s storage.Store) {
 	seed(t, s)
 	putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
-	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetCustomerName(ctx, cust1, "dev-1", "Study printer", t1) })
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.SetCustomerName(ctx, cust1, "dev-1", "Study printer", t1)
+	})
 	wantEqual(t, "the customer's name", getEndpoint(t, s, cust1, "dev-1").FriendlyName, "Study printer")
 	// The vendor's next discovery does not undo it.
 	putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen again"))
 	wantEqual(t, "the customer's name after discovery", getEndpoint(t, s, cust1, "dev-1").FriendlyName, "Study printer")
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetCustomerName(ctx, cust1, "dev-1", "", t1) })
 	wantEqual(t, "the vendor's name back", getEndpoint(t, s, cust1, "dev-1").FriendlyName, "Kitchen again")
-	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetCustomerName(ctx, cust2, "dev-1", "x", t1) })
+	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.SetCustomerName(ctx, cust2, "dev-1", "x", t1)
+	})
 	wantCode(t, err, replenish.ENotFound, "SetCustomerName of another customer's endpoint")
 }
