@@ -117,9 +117,10 @@ func householdUnit(sl replenish.EndpointSlot) (unit measure.Unit, whole bool) {
 	return sl.Measurement.Unit, false
 }
 
-// Installed is the date the part in a device was installed.
+// Installed is the date the part in a device was installed: RFC 3339, or
+// a date (midnight UTC).
 type Installed struct {
-	InstalledAt *time.Time `json:"installedAt"`
+	InstalledAt string `json:"installedAt"`
 }
 
 // SetInstalled records when the part in a slot was installed. For a
@@ -135,15 +136,17 @@ func (s *Service) SetInstalled(ctx context.Context, customerID, endpointID, slot
 			return err
 		}
 		now := s.now()
+		at, err := parseWhen(in.InstalledAt)
 		switch {
-		case in.InstalledAt == nil:
+		case err != nil:
+			return replenish.FieldError("installedAt", err.Error())
+		case at.IsZero():
 			return replenish.FieldError("installedAt", "required: the date and time the part was installed (RFC 3339)")
-		case in.InstalledAt.After(now.Add(time.Minute)):
+		case at.After(now.Add(time.Minute)):
 			return replenish.FieldError("installedAt", "is in the future")
-		case !sl.State.ReplacedAt.IsZero() && in.InstalledAt.Before(sl.State.ReplacedAt):
+		case !sl.State.ReplacedAt.IsZero() && at.Before(sl.State.ReplacedAt):
 			return replenish.FieldError("installedAt", "is before the part installed on "+sl.State.ReplacedAt.Format(time.RFC3339))
 		}
-		at := in.InstalledAt.UTC()
 		if sl.SensorType != replenish.SensorLevelUsage {
 			sl.State.ReplacedAt = at
 			if err := tx.SetSlotState(ctx, sl.ID, sl.State); err != nil {

@@ -168,7 +168,12 @@ type gwWorld struct {
 // gwSetup links a customer and leaves the code unexchanged.
 func gwSetup(t *testing.T) *gwWorld {
 	t.Helper()
-	e := newEnv(t)
+	return gwSetupIn(t, newEnv(t))
+}
+
+// gwSetupIn is gwSetup in env e.
+func gwSetupIn(t *testing.T, e *env) *gwWorld {
+	t.Helper()
 	v := gwRegister(t, e)
 	c := gwCustomer(t, e)
 	return &gwWorld{e: e, v: v, c: c, code: gwLink(t, e, c, v), ep: v.endpointID}

@@ -68,6 +68,16 @@ const testOperatorKey = "rk_op_test_operator_key"
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with order settings that set changes.
+func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
+	t.Helper()
+	settings := orderSettings
+	if set != nil {
+		set(&settings)
+	}
 	ctx := context.Background()
 	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
 	if err != nil {
@@ -80,7 +90,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ord := orders.New(store, clk.Now, orderSettings, &http.Client{Timeout: 5 * time.Second}, log)
+	ord := orders.New(store, clk.Now, settings, &http.Client{Timeout: 5 * time.Second}, log)
 	gw := gateway.New(store, clk.Now, ord)
 	// The server listens before the service is built: its URL is the
 	// base URL that vendors redirect customers back to.
