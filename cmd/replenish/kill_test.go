@@ -23,10 +23,11 @@ type server struct {
 
 // startChild starts the binary at bin serving the database db on a free
 // port, and returns once it answers.
-func startChild(t *testing.T, bin, db, operatorKey string) *server {
+func startChild(t *testing.T, bin, db, operatorKey string, flags ...string) *server {
 	t.Helper()
 	// No rate limit: the test wants many events in flight at the kill.
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey, "--gateway-rate", "0")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+		"--gateway-rate", "0"}, flags...)...)
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +49,17 @@ func startChild(t *testing.T, bin, db, operatorKey string) *server {
 	return nil
 }
 
+// buildChild builds the replenish binary into dir.
+func buildChild(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "replenish")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestKillDurability kills the server with SIGKILL while many connections
 // send events, restarts it on the same file, and requires every event it
 // had answered 202 to be in the database: an acknowledged event is
@@ -57,11 +69,7 @@ func TestKillDurability(t *testing.T) {
 		t.Skip("builds and kills a server process")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "replenish")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildChild(t, dir)
 	db := filepath.Join(dir, "kill.db")
 	operatorKey := replenish.NewSecret("rk_op_")
 	srv := startChild(t, bin, db, operatorKey)

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"replenish"
+	"replenish/bench"
+)
+
+// TestKillOrders kills the server with SIGKILL while low readings place
+// orders and the release timer releases them, restarts it on the same
+// file, and has the vendor send every reading again. Then each slot that
+// went low has exactly one order, placed once, released once: a crash
+// between deciding and answering, or between a timer's due time and its
+// step, neither loses nor repeats one.
+func TestKillOrders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a server process")
+	}
+	dir := t.TempDir()
+	bin := buildChild(t, dir)
+	db := filepath.Join(dir, "orders.db")
+	operatorKey := replenish.NewSecret("rk_op_")
+	// Short windows: orders are released within a second of being placed.
+	flags := []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h"}
+	srv := startChild(t, bin, db, operatorKey, flags...)
+
+	ctx := t.Context()
+	fleet, err := benchFleet(ctx, srv.url, operatorKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	devices, err := bench.SeedDevices(ctx, db, "ko", fleet, n, time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Smart reorder on every slot (seeded devices start in NOTIFY).
+	setAuto(t, db)
+
+	// Three low readings per device, the same samples and message IDs
+	// each time they are sent, as a vendor's cloud retries them.
+	start := time.Now().UTC().Truncate(time.Second)
+	ink := fleet.Slots[0].Instance
+	reading := func(d, i int) []byte {
+		return bench.AppendReport(nil, devices[d], ink, fmt.Sprintf("ko-%d-%d", d, i), 3, start.Add(time.Duration(i+1)*time.Second))
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	conn := openDB(t, db)
+	releasedNow := func() int {
+		var r int
+		if err := conn.QueryRow(`SELECT count(*) FROM orders WHERE status != 'PENDING'`).Scan(&r); err != nil {
+			t.Error(err)
+		}
+		return r
+	}
+	// sendAll sends every reading to url; with stopAt, it kills the server
+	// once stopAt readings were acknowledged and the timer released some
+	// orders, so that both are under way at the kill.
+	sendAll := func(url string, stopAt int) (acked int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		next := 0
+		for range 16 {
+			wg.Go(func() {
+				// A device's readings go one after the other, in order,
+				// as a device samples them.
+				for {
+					mu.Lock()
+					d := next
+					next++
+					mu.Unlock()
+					if d >= n {
+						return
+					}
+					for i := range 3 {
+						if err := bench.Post(ctx, client, url, devices[d].Token, reading(d, i)); err != nil {
+							return
+						}
+						mu.Lock()
+						acked++
+						mu.Unlock()
+					}
+				}
+			})
+		}
+		if stopAt > 0 {
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				mu.Lock()
+				a := acked
+				mu.Unlock()
+				if a >= stopAt && releasedNow() > 0 {
+					break
+				}
+			}
+			srv.cmd.Process.Kill()
+			srv.cmd.Wait()
+		}
+		wg.Wait()
+		return acked
+	}
+	before := sendAll(srv.url, 3*n/2)
+	if before == 0 {
+		t.Fatal("no reading was acknowledged before the kill")
+	}
+
+	var atKill, releasedAtKill int
+	if err := conn.QueryRow(`SELECT count(*), coalesce(sum(status != 'PENDING'), 0) FROM orders`).Scan(&atKill, &releasedAtKill); err != nil {
+		t.Fatal(err)
+	}
+
+	again := startChild(t, bin, db, operatorKey, flags...)
+	if after := sendAll(again.url, 0); after != 3*n {
+		t.Fatalf("after the restart %d of %d readings were acknowledged", after, 3*n)
+	}
+	// The timer releases what is pending, including what was due while
+	// the server was down.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var pending int
+		if err := conn.QueryRow(`SELECT count(*) FROM orders WHERE status = 'PENDING'`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d orders still pending 30 s after the restart", pending)
+		}
+	}
+	var orders, slots, placed, released, badSteps int
+	q := func(query string, dest *int) {
+		t.Helper()
+		if err := conn.QueryRow(query).Scan(dest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q(`SELECT count(*) FROM orders`, &orders)
+	q(`SELECT count(DISTINCT slot) FROM orders`, &slots)
+	q(`SELECT count(*) FROM feed WHERE type = 'ORDER_PLACED'`, &placed)
+	q(`SELECT count(*) FROM order_steps WHERE status = 'RELEASED'`, &released)
+	// Every order: placed once, released once, shipped once (a test order).
+	q(`SELECT count(*) FROM (SELECT order_id FROM order_steps GROUP BY order_id
+		HAVING count(*) != 3 OR sum(status = 'PENDING') != 1 OR sum(status = 'RELEASED') != 1 OR sum(status = 'SHIPPED') != 1)`, &badSteps)
+	t.Logf("%d readings acknowledged before SIGKILL (%d orders, %d of them released); after the restart and a resend of all %d: %d orders for %d slots, %d ORDER_PLACED notices, %d releases",
+		before, atKill, releasedAtKill, 3*n, orders, slots, placed, released)
+	if orders != n || slots != n || placed != n || released != n || badSteps != 0 {
+		t.Errorf("want %d orders, one per slot, each placed and released once; %d orders have other steps", n, badSteps)
+	}
+}
+
+func openDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// setAuto turns smart reorder on for every seeded slot.
+func setAuto(t *testing.T, path string) {
+	t.Helper()
+	if _, err := openDB(t, path).Exec(`UPDATE endpoint_slots SET mode = 'AUTO'`); err != nil {
+		t.Fatal(err)
+	}
+}
