@@ -254,6 +254,9 @@ func (s *Service) testDelivery(ctx context.Context, tx storage.Tx, o replenish.O
 
 // settle does what a step does to the order's slot, and tells the customer.
 func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, step replenish.OrderStep) error {
+	if step.Status == replenish.OrderReleased {
+		return nil // the customer hears of it when it ships
+	}
 	e, err := tx.Endpoint(ctx, o.CustomerID, o.EndpointID)
 	if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
 		return err
@@ -272,8 +275,6 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 	feed := replenish.FeedEntry{CustomerID: o.CustomerID, EndpointID: o.EndpointID, SlotID: o.SlotID,
 		OrderID: o.OrderID, CreatedAt: step.At}
 	switch step.Status {
-	case replenish.OrderReleased:
-		return nil // the customer hears of it when it ships
 	case replenish.OrderShipped:
 		feed.Type = replenish.FeedOrderShipped
 		feed.Message = fmt.Sprintf("Your order of %s for %s on %s has shipped.", o.ProductID, name, device)

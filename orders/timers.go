@@ -21,6 +21,9 @@ const Batch = 200
 // ctx ends. Each pass works from what the database holds, so a restart
 // picks up where the last process stopped.
 func (s *Service) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Second
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

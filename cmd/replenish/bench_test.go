@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"regexp"
+	"replenish"
 	"runtime"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"replenish/bench"
 	"replenish/gateway"
 	"replenish/orders"
+	"replenish/storage"
 	"replenish/storage/sqldb"
 )
 
@@ -85,26 +87,21 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// BenchmarkAccept measures what the gateway and the storage spend on one
-// ChangeReport, without HTTP: Parse, the writer's lookups, the event, the
-// reading, the slot's state and the group commit, on a real SQLite file.
-// 200 goroutines send at once, as the bench command's connections do, so
-// that writes form groups; ns/op is wall time per event, cpu-µs/event the
-// process's processor time.
-func BenchmarkAccept(b *testing.B) {
+// benchSetup makes a database at path with the bench command's vendor,
+// registered through the API as the bench command does; then it stops the
+// server, so that the benchmark owns the file.
+func benchSetup(b *testing.B, path string) bench.Fleet {
+	b.Helper()
 	ctx := b.Context()
-	path := filepath.Join(b.TempDir(), "bench.db")
 	operatorKey, err := benchOperator(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Register the vendor through the API, as the bench command does, then
-	// stop the server so that the benchmark owns the file.
 	srvCtx, stop := context.WithCancel(ctx)
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		c := config{Addr: "127.0.0.1:0", DB: path, LogLevel: slog.LevelWarn}
+		c := config{Addr: "127.0.0.1:0", DB: path, LogLevel: slog.LevelWarn, Orders: orders.DefaultSettings(), OrderTick: time.Second}
 		served <- serve(srvCtx, c, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
 	}()
 	var fleet bench.Fleet
@@ -118,6 +115,19 @@ func BenchmarkAccept(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return fleet
+}
+
+// BenchmarkAccept measures what the gateway and the storage spend on one
+// ChangeReport, without HTTP: Parse, the writer's lookups, the event, the
+// reading, the slot's state and the group commit, on a real SQLite file.
+// 200 goroutines send at once, as the bench command's connections do, so
+// that writes form groups; ns/op is wall time per event, cpu-µs/event the
+// process's processor time.
+func BenchmarkAccept(b *testing.B) {
+	ctx := b.Context()
+	path := filepath.Join(b.TempDir(), "bench.db")
+	fleet := benchSetup(b, path)
 	const endpoints = 50000
 	devices, err := bench.SeedDevices(ctx, path, "b", fleet, endpoints, time.Now())
 	if err != nil {
@@ -169,4 +179,100 @@ func BenchmarkAccept(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(bench.ProcessCPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/event")
+}
+
+// benchOrders makes a database with n devices whose first ink slot each
+// has a PENDING order, due now, and returns the store and an order service
+// with manual fulfilment.
+func benchOrders(b *testing.B, n int) (*sqldb.DB, *orders.Service) {
+	b.Helper()
+	ctx := b.Context()
+	path := filepath.Join(b.TempDir(), "orders.db")
+	fleet := benchSetup(b, path)
+	now := time.Now().UTC()
+	if _, err := bench.SeedDevices(ctx, path, "o", fleet, n, now); err != nil {
+		b.Fatal(err)
+	}
+	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	at := now.UnixMicro()
+	for _, q := range []string{
+		`INSERT INTO orders (order_id, customer_id, vendor_code, slot, endpoint_id, slot_id, product_id, quantity,
+			pack_quantity, pack_unit, price, currency, test, status, placed_at, cancel_by, reason, updated_at, due_at)
+		SELECT 'bo-' || s.id, e.customer_id, e.vendor_code, s.id, e.endpoint_id, s.slot_id, s.product_id, 1,
+			1, 'Count', '19.99', 'USD', 0, 'PENDING', ?1, ?1, '{}', ?1, ?1
+		FROM endpoints e JOIN endpoint_slots s ON s.endpoint = e.id WHERE s.instance = ?2`,
+		`INSERT INTO order_steps (order_id, status, at, actor, reason)
+		SELECT order_id, 'PENDING', ?1, 'service', 'placed' FROM orders WHERE ?2 != ''`,
+		`UPDATE endpoint_slots SET mode = 'AUTO', ordered = 1, open_order_id = 'bo-' || id WHERE instance = ?2 AND ?1 > 0`,
+	} {
+		if _, err := conn.ExecContext(ctx, q, at, fleet.Slots[0].Instance); err != nil {
+			b.Fatal(err)
+		}
+	}
+	conn.Close()
+	store, err := sqldb.OpenSQLite(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return store, orders.New(store, time.Now, orders.DefaultSettings(), nil, slog.New(slog.DiscardHandler))
+}
+
+// BenchmarkOrderRelease measures the release timer: b.N orders are due,
+// and one pass of the timers releases them all, Batch to a transaction.
+// Run it with a fixed count: -benchtime 20000x.
+func BenchmarkOrderRelease(b *testing.B) {
+	_, ord := benchOrders(b, b.N)
+	b.ResetTimer()
+	moved, err := ord.Tick(b.Context())
+	b.StopTimer()
+	if err != nil || moved != b.N {
+		b.Fatalf("released %d of %d: %v", moved, b.N, err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
+}
+
+// BenchmarkOrderLifecycle measures an order's life after placement: the
+// timer releases b.N orders, then 50 operators at once ship and deliver
+// each through the order service (two transactions per order), raising
+// each slot's household inventory. Run it with a fixed count.
+func BenchmarkOrderLifecycle(b *testing.B) {
+	store, ord := benchOrders(b, b.N)
+	var ids []string
+	if err := store.Read(b.Context(), func(tx storage.Tx) error {
+		os, err := tx.ListOrders(b.Context(), storage.OrderFilter{})
+		for _, o := range os {
+			ids = append(ids, o.OrderID)
+		}
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	op := replenish.Principal{Role: replenish.RoleOperator, KeyID: "bench"}
+	var next atomic.Int64
+	b.ResetTimer()
+	if _, err := ord.Tick(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(ids)); i = next.Add(1) - 1 {
+				if _, err := ord.Ship(b.Context(), op, ids[i], ""); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := ord.Deliver(b.Context(), op, ids[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "orders/s")
 }

@@ -25,7 +25,7 @@ ALTER TABLE orders ADD COLUMN pack_unit TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN tracking TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN due_at INTEGER;
 UPDATE orders SET due_at = cancel_by WHERE status = 'PENDING';
-CREATE INDEX orders_due ON orders (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX orders_due ON orders (due_at, order_id) WHERE due_at IS NOT NULL;
 CREATE INDEX orders_vendor ON orders (vendor_code, placed_at);
 CREATE INDEX orders_slot ON orders (slot, placed_at);
 
@@ -51,7 +51,7 @@ CREATE TABLE fulfilments (
     sent_at    INTEGER,
     created_at INTEGER NOT NULL
 );
-CREATE INDEX fulfilments_due ON fulfilments (next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX fulfilments_due ON fulfilments (next_at, order_id) WHERE next_at IS NOT NULL;
 
 -- Household changes from every source, with the change itself.
 ALTER TABLE household_changes ADD COLUMN delta REAL NOT NULL DEFAULT 0;
