@@ -78,6 +78,8 @@ func TestNormalizePrice(t *testing.T) {
 		{"2e-2", "", "exponent"},
 		{"1000000000", "", "less than"},
 		{"19.9999", "", "3 decimal places"},
+		{"19.99000000000000000001", "", "3 decimal places"}, // a float64 would read 19.99
+		{"9007199254740993", "", "less than"},
 		{"", "", "decimal amount"},
 		{"abc", "", "decimal amount"},
 		{"twelve", "", "decimal amount"},

@@ -237,10 +237,11 @@ func (s *Server) putProduct(w http.ResponseWriter, r *http.Request, _ replenish.
 		return err
 	}
 	in.ProductID = r.PathValue("productId")
-	if err := s.Console.PutProduct(r.Context(), in); err != nil {
+	stored, err := s.Console.PutProduct(r.Context(), in)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, in)
+	writeJSON(w, http.StatusOK, stored)
 	return nil
 }
 
