@@ -1,11 +1,14 @@
 // Package catalog holds what the operator's catalog starts with: the
 // marketplaces, the consumable categories, and a placeholder product per
-// marketplace for testing.
+// marketplace for testing; and how a category or a price sent by a client
+// is read into its one canonical spelling.
 package catalog
 
 import (
 	"context"
 	"slices"
+	"strings"
+	"unicode"
 
 	"replenish"
 	"replenish/storage"
@@ -45,8 +48,30 @@ var Categories = []string{
 	"VACUUM_BRUSH", "VACUUM_BAGS", "BATTERIES", "PRINT_HEAD", "PAPER", "PET_FOOD", "OTHER",
 }
 
-// IsCategory reports whether c is one of Categories.
+// IsCategory reports whether c is one of Categories, spelled as they are.
 func IsCategory(c string) bool { return slices.Contains(Categories, c) }
+
+// NormalizeCategory returns the canonical spelling of s, one of
+// Categories, and whether s names one. A client reading "water filter" in
+// the contract may send it so: case does not matter, surrounding space is
+// dropped, and words may be joined by spaces, hyphens or underscores
+// ("Water Filter", "water-filter", "WATER_FILTER"). Only ASCII letters are
+// folded, so that no look-alike letter maps onto a category.
+func NormalizeCategory(s string) (string, bool) {
+	words := strings.FieldsFunc(s, func(r rune) bool {
+		return r == '_' || r == '-' || unicode.IsSpace(r)
+	})
+	c := strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, strings.Join(words, "_"))
+	if !IsCategory(c) {
+		return "", false
+	}
+	return c, true
+}
 
 // PlaceholderProductID is the ID of marketplace mp's placeholder product,
 // which every new slot offers until the vendor sets its product list.

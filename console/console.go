@@ -6,6 +6,7 @@ package console
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"net/url"
@@ -36,7 +37,6 @@ var (
 	identPattern      = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 	vendorCodePattern = regexp.MustCompile(`^[a-z0-9.-]{2,32}$`)
 	localePattern     = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z]{2})?$`)
-	pricePattern      = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,3})?$`)
 )
 
 // textLen checks that s has between lo and hi characters and is not blank.
@@ -100,15 +100,19 @@ func (s *Service) Marketplaces(ctx context.Context) (ms []replenish.Marketplace,
 	return ms, err
 }
 
-// PutProduct creates or replaces a product of the catalog.
-func (s *Service) PutProduct(ctx context.Context, p replenish.Product) error {
+// PutProduct creates or replaces a product of the catalog and returns it
+// as stored. What a client reading the contract may send is read into one
+// spelling: the category in any case, with spaces or hyphens
+// (catalog.NormalizeCategory); a price as decimal text, from a string or a
+// JSON number (catalog.NormalizePrice); a currency and a marketplace code
+// in any case. Problems are named by the fields as given, such as
+// offers.us.price.
+func (s *Service) PutProduct(ctx context.Context, p replenish.Product) (replenish.Product, error) {
 	f := replenish.Fields{}
 	if !identPattern.MatchString(p.ProductID) {
 		f.Add("productId", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
 	}
-	if !catalog.IsCategory(p.Category) {
-		f.Add("category", "must be one of "+strings.Join(catalog.Categories, ", "))
-	}
+	p.Category = checkCategory(f, p.Category)
 	if p.PackQuantity <= 0 {
 		f.Add("packQuantity", "must be more than 0")
 	}
@@ -120,26 +124,52 @@ func (s *Service) PutProduct(ctx context.Context, p replenish.Product) error {
 	if len(p.Offers) == 0 {
 		f.Add("offers", "at least one marketplace")
 	}
-	return s.store.Write(ctx, func(tx storage.Tx) error {
-		for mp, o := range p.Offers {
-			m, err := tx.Marketplace(ctx, mp)
+	offers := make(map[string]replenish.Offer, len(p.Offers))
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		// In order, so that of "US" and "us" the second is the one refused.
+		for _, given := range slices.Sorted(maps.Keys(p.Offers)) {
+			o, field := p.Offers[given], "offers."+given
+			m, err := tx.Marketplace(ctx, asciiUpper(strings.TrimSpace(given)))
 			if err != nil {
-				f.Add("offers."+mp, "unknown marketplace")
+				f.Add(field, "unknown marketplace")
 				continue
 			}
-			textLen(f, "offers."+mp+".title", o.Title, 1, 200)
-			if !pricePattern.MatchString(o.Price) {
-				f.Add("offers."+mp+".price", `must be a decimal amount such as "12.99"`)
+			if _, twice := offers[m.Code]; twice {
+				f.Add(field, "the offer in "+m.Code+" is given twice")
+				continue
 			}
-			if o.Currency != m.Currency {
-				f.Add("offers."+mp+".currency", "must be "+m.Currency+", the currency of "+mp)
+			textLen(f, field+".title", o.Title, 1, 200)
+			price, err := catalog.NormalizePrice(o.Price)
+			if err != nil {
+				f.Add(field+".price", err.Error())
 			}
+			currency := asciiUpper(strings.TrimSpace(o.Currency))
+			if currency != m.Currency {
+				f.Add(field+".currency", "must be "+m.Currency+", the currency of "+m.Code)
+			}
+			offers[m.Code] = replenish.Offer{Title: o.Title, Price: price, Currency: currency, Available: o.Available}
 		}
 		if err := f.Err(); err != nil {
 			return err
 		}
+		p.Offers = offers
 		return tx.PutProduct(ctx, p)
 	})
+	if err != nil {
+		return replenish.Product{}, err
+	}
+	return p, nil
+}
+
+// asciiUpper upper-cases the ASCII letters of s and nothing else, so that
+// no look-alike letter (a long s, a dotless i) turns into a code.
+func asciiUpper(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
 }
 
 // NewVendor is a created vendor with its credentials, shown once.

@@ -300,7 +300,7 @@ func (s *Service) AddSlot(ctx context.Context, by replenish.Principal, vendorCod
 	if !identPattern.MatchString(slotID) {
 		f.Add("slotId", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
 	}
-	checkCategory(f, category)
+	category = checkCategory(f, category)
 	if err := f.Err(); err != nil {
 		return replenish.Model{}, err
 	}
@@ -345,7 +345,7 @@ func (s *Service) RemoveSlot(ctx context.Context, by replenish.Principal, vendor
 // that a new model starts with.
 func (s *Service) SetSlotCategory(ctx context.Context, by replenish.Principal, vendorCode, modelID, slotID, category string) (replenish.Model, error) {
 	f := replenish.Fields{}
-	checkCategory(f, category)
+	category = checkCategory(f, category)
 	if err := f.Err(); err != nil {
 		return replenish.Model{}, err
 	}
@@ -361,10 +361,15 @@ func (s *Service) SetSlotCategory(ctx context.Context, by replenish.Principal, v
 	})
 }
 
-func checkCategory(f replenish.Fields, category string) {
-	if !catalog.IsCategory(category) {
-		f.Add("category", "must be one of "+strings.Join(catalog.Categories, ", "))
+// checkCategory returns the canonical spelling of category, or adds its
+// problem to f.
+func checkCategory(f replenish.Fields, category string) string {
+	c, ok := catalog.NormalizeCategory(category)
+	if !ok {
+		f.Add("category", "must be one of "+strings.Join(catalog.Categories, ", ")+
+			" (any case; words may be joined by spaces or hyphens)")
 	}
+	return c
 }
 
 func slotOf(m replenish.Model, slotID string) (replenish.Slot, error) {

@@ -75,8 +75,9 @@ func TestMissing(t *testing.T) {
 
 	_, err = s.SetSlotCategory(ctx, by, "acme", "p", "SLOT01", "INK")
 	must(err)
-	must(s.PutProduct(ctx, replenish.Product{ProductID: "INK-1", Category: "INK", PackQuantity: 1, PackUnit: "Count",
-		Offers: map[string]replenish.Offer{"US": {Title: "Ink", Price: "9.99", Currency: "USD", Available: true}}}))
+	_, err = s.PutProduct(ctx, replenish.Product{ProductID: "INK-1", Category: "INK", PackQuantity: 1, PackUnit: "Count",
+		Offers: map[string]replenish.Offer{"US": {Title: "Ink", Price: "9.99", Currency: "USD", Available: true}}})
+	must(err)
 	_, err = s.SetSlotProducts(ctx, by, "acme", "p", "SLOT01", "US", []string{"INK-1"})
 	must(err)
 	_, err = s.PutLocalization(ctx, by, "acme", "p", "US", console.Localization{DeviceName: "Printer", SlotNames: map[string]string{"SLOT01": "Ink"}})

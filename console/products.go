@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"replenish"
+	"replenish/catalog"
 	"replenish/storage"
 )
 
@@ -20,8 +21,13 @@ func (s *Service) Products(ctx context.Context) (ps []replenish.Product, err err
 // marketplace mp: the catalog's products of category with an available
 // offer there, by product ID. A list may keep a product that is out of
 // stock for now (SetSlotProducts takes any offer), but a new choice is
-// made among those available.
+// made among those available. The category may be spelled as
+// catalog.NormalizeCategory reads it; an unknown one offers nothing.
 func (s *Service) Offered(ctx context.Context, category, mp string) ([]replenish.Product, error) {
+	category, ok := catalog.NormalizeCategory(category)
+	if !ok {
+		return nil, nil
+	}
 	all, err := s.Products(ctx)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func TestOffered(t *testing.T) {
 		{ProductID: "TONER-1", Category: "TONER", Offers: map[string]replenish.Offer{"US": offer(true)}},
 	} {
 		p.PackQuantity, p.PackUnit = 1, "Count"
-		if err := s.PutProduct(ctx, p); err != nil {
+		if _, err := s.PutProduct(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -50,6 +50,9 @@ func TestOffered(t *testing.T) {
 		{"TONER", "CA", nil},
 		{"BATTERIES", "US", []string{catalog.PlaceholderProductID("US")}},
 		{"", "US", nil},
+		{"ink", "US", []string{"INK-A", "INK-B"}},
+		{" Toner ", "US", []string{"TONER-1"}},
+		{"cheese", "US", nil},
 	} {
 		if got := ids(c.category, c.mp); !slices.Equal(got, c.want) {
 			t.Errorf("Offered(%q, %q) = %v, want %v", c.category, c.mp, got, c.want)

@@ -8,6 +8,7 @@ package web
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -240,16 +241,65 @@ func (s *Server) createCustomer(w http.ResponseWriter, r *http.Request, _ replen
 	return nil
 }
 
+// productIn is the body of PUT /api/v1/products/{productId}: a product
+// whose prices may be JSON numbers as well as strings. productId may be
+// sent back as read; the path names the product.
+type productIn struct {
+	ProductID    string             `json:"productId"`
+	Category     string             `json:"category"`
+	PackQuantity float64            `json:"packQuantity"`
+	PackUnit     string             `json:"packUnit"`
+	Offers       map[string]offerIn `json:"offers"`
+}
+
+type offerIn struct {
+	Title     string    `json:"title"`
+	Price     priceText `json:"price"`
+	Currency  string    `json:"currency"`
+	Available bool      `json:"available"`
+}
+
+// priceText is a price as sent: the text of a JSON string, or the literal
+// text of any other JSON value, so that a number such as 19.99 reaches
+// catalog.NormalizePrice digit for digit, never through a float64. What is
+// not a decimal (true, an object) is refused there, by the field's name.
+type priceText string
+
+// UnmarshalJSON keeps b's text; null leaves the price empty.
+func (p *priceText) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*p = priceText(s)
+	default:
+		*p = priceText(b)
+	}
+	return nil
+}
+
 func (s *Server) putProduct(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {
-	var in replenish.Product
+	var in productIn
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	in.ProductID = r.PathValue("productId")
-	if err := s.Console.PutProduct(r.Context(), in); err != nil {
+	p := replenish.Product{ProductID: r.PathValue("productId"), Category: in.Category,
+		PackQuantity: in.PackQuantity, PackUnit: in.PackUnit}
+	if in.Offers != nil {
+		p.Offers = make(map[string]replenish.Offer, len(in.Offers))
+		for mp, o := range in.Offers {
+			p.Offers[mp] = replenish.Offer{Title: o.Title, Price: string(o.Price), Currency: o.Currency, Available: o.Available}
+		}
+	}
+	stored, err := s.Console.PutProduct(r.Context(), p)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, in)
+	writeJSON(w, http.StatusOK, stored)
 	return nil
 }
 

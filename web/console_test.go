@@ -524,7 +524,7 @@ func TestConsoleSlots(t *testing.T) {
 		field string
 	}{
 		{map[string]any{"slotId": "SLOT03", "category": "CHEESE"}, "category"},
-		{map[string]any{"slotId": "SLOT03", "category": "ink"}, "category"},
+		{map[string]any{"slotId": "SLOT03", "category": "inks"}, "category"},
 		{map[string]any{"slotId": "SLOT03"}, "category"},
 		{map[string]any{"slotId": "bad slot", "category": "INK"}, "slotId"},
 		{map[string]any{"slotId": "", "category": "INK"}, "slotId"},

@@ -693,9 +693,10 @@ func (s *Server) productForm(w http.ResponseWriter, r *http.Request, u replenish
 			}
 		}
 		mp := f.Get("marketplace")
-		in.Offers[mp] = replenish.Offer{Title: f.Get("title"), Price: strings.TrimSpace(f.Get("price")),
+		// The price and currency are read as the API reads them, by PutProduct.
+		in.Offers[mp] = replenish.Offer{Title: f.Get("title"), Price: f.Get("price"),
 			Currency: f.Get("currency"), Available: f.Get("available") == "on"}
-		err = s.Console.PutProduct(r.Context(), in)
+		_, err = s.Console.PutProduct(r.Context(), in)
 		var e *replenish.Error
 		if errors.As(err, &e) && len(e.Fields) > 0 {
 			// The form has one offer's inputs: name them, not offers.<mp>.<input>.
