@@ -30,7 +30,8 @@ Commands:
   version   print the version
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
-be set in the environment as REPLENISH_<FLAG>, e.g. REPLENISH_DB for --db.
+be set in the environment as REPLENISH_<FLAG>, e.g. REPLENISH_DB for --db,
+or read from a file named by REPLENISH_<FLAG>_FILE (for secrets).
 `
 
 // run is the whole program: main only calls it, so that tests can too.
@@ -92,7 +93,7 @@ func newFlags(name, about string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: replenish %s [flags]\n\n%s\nFlags (each also REPLENISH_<FLAG> in the environment):\n", name, about)
+		fmt.Fprintf(stderr, "Usage: replenish %s [flags]\n\n%s\nFlags (each also REPLENISH_<FLAG> in the environment, or REPLENISH_<FLAG>_FILE naming a file):\n", name, about)
 		fs.VisitAll(func(f *flag.Flag) {
 			kind, usage := flag.UnquoteUsage(f)
 			fmt.Fprintf(stderr, "  --%s %s\n    \t%s", f.Name, kind, usage)
@@ -111,7 +112,17 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "REPLENISH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" {
+		v := getenv(name)
+		if path := getenv(name + "_FILE"); v == "" && path != "" {
+			// A secret mounted as a file, as container platforms do.
+			raw, err := os.ReadFile(path)
+			if err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s_FILE: %w", name, err)
+			}
+			v = strings.TrimRight(string(raw), "\r\n")
+			name += "_FILE"
+		}
+		if v != "" {
 			if err := f.Value.Set(v); err != nil && envErr == nil {
 				envErr = fmt.Errorf("%s: %w", name, err)
 			}

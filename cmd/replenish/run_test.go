@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -44,6 +45,16 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--gateway-burst", "0"}, nil, "--gateway-burst: at least 1", ""},
 		{[]string{"replenish", "serve", "--report-state-after", "-1h"}, nil, "--report-state-after: 0 or a positive", ""},
 		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_GATEWAY_RATE": "-5"}, "--gateway-rate: 0 or more", ""},
+		{[]string{"replenish", "serve", "--help"}, nil, "", "--cancel-window"},
+		{[]string{"replenish", "serve", "--cancel-window", "0s"}, nil, "--cancel-window: a positive duration", ""},
+		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_UNRESOLVED_AFTER": "-1h"}, "--unresolved-after: a positive duration", ""},
+		{[]string{"replenish", "serve", "--cancel-cooldown", "soon"}, nil, "invalid value", ""},
+		{[]string{"replenish", "serve", "--test-delivery-after", "-1s"}, nil, "--test-delivery-after: 0 or a positive", ""},
+		{[]string{"replenish", "serve", "--fulfilment", "carrier-pigeon"}, nil, `--fulfilment: "carrier-pigeon" is not an adapter`, ""},
+		{[]string{"replenish", "serve", "--fulfilment", "webhook"}, nil, "--fulfilment-url", ""},
+		{[]string{"replenish", "serve", "--fulfilment", "webhook", "--fulfilment-url", "https://shop.example/orders"}, nil, "--fulfilment-key: at least 16", ""},
+		{[]string{"replenish", "serve", "--fulfilment-url", "https://shop.example/orders"}, nil, "--fulfilment-url: set --fulfilment webhook", ""},
+		{[]string{"replenish", "serve"}, map[string]string{"REPLENISH_OPERATOR_KEY_FILE": "/no/such/secret"}, "REPLENISH_OPERATOR_KEY_FILE", ""},
 		{[]string{"replenish", "simulate"}, nil, "--operator-key: required", ""},
 		{[]string{"replenish", "simulate", "--operator-key", "k", "--auto", "3"}, nil, "--auto: a share from 0 to 1", ""},
 		{[]string{"replenish", "simulate", "--operator-key", "k", "--kinds", "printer,toaster"}, nil, `--kinds: unknown kind "toaster"`, ""},
@@ -64,6 +75,26 @@ func TestCommands(t *testing.T) {
 				t.Fatalf("output lacks %q:\n%s%s", tc.wantOut, out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+// TestSecretFile: a secret can come from a file named by
+// REPLENISH_<FLAG>_FILE, as container platforms mount them; the variable
+// itself wins when both are set.
+func TestSecretFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"replenish", "serve"}, env(map[string]string{"REPLENISH_FULFILMENT_KEY_FILE": path}), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--fulfilment-key: at least 16") {
+		t.Fatalf("a short key from a file: %v, want it read and refused", err)
+	}
+	err = run(context.Background(), []string{"replenish", "serve", "--addr", "nonsense"}, env(map[string]string{
+		"REPLENISH_FULFILMENT_KEY_FILE": path, "REPLENISH_FULFILMENT_KEY": "a-long-enough-key-from-the-variable"}), &out, &out)
+	if err == nil || strings.Contains(err.Error(), "fulfilment-key") {
+		t.Fatalf("the variable did not win over the file: %v", err)
 	}
 }
 
