@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"replenish"
@@ -18,44 +19,55 @@ import (
 const Batch = 200
 
 // Run moves due orders and sends queued fulfilments every interval until
-// ctx ends. Each pass works from what the database holds, so a restart
-// picks up where the last process stopped.
+// ctx ends, each in a loop of its own so that a slow commerce system never
+// holds back a release. Each pass works from what the database holds, so a
+// restart picks up where the last process stopped.
 func (s *Service) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("order timers", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	loop := func(pass func(context.Context) error, what string) {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if err := pass(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error(what, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
 		}
 	}
+	var wg sync.WaitGroup
+	if s.set.Fulfilment.Adapter == Webhook {
+		wg.Go(func() { loop(s.sendDue, "fulfilment requests") })
+	}
+	loop(func(ctx context.Context) error { _, err := s.moveAll(ctx); return err }, "order timers")
+	wg.Wait()
 }
 
 // Tick moves every order whose timer is due, then sends the fulfilments
-// that are due, and returns how many orders it moved.
+// that are due, and returns how many orders it moved: one pass of Run.
 func (s *Service) Tick(ctx context.Context) (int, error) {
+	moved, err := s.moveAll(ctx)
+	if err != nil || s.set.Fulfilment.Adapter != Webhook {
+		return moved, err
+	}
+	return moved, s.sendDue(ctx)
+}
+
+// moveAll moves due orders, Batch to a transaction, until none is due.
+func (s *Service) moveAll(ctx context.Context) (int, error) {
 	moved := 0
 	for {
 		n, err := s.moveDue(ctx)
 		moved += n
-		if err != nil {
+		if err != nil || n < Batch {
 			return moved, err
 		}
-		if n < Batch {
-			break
-		}
 	}
-	if s.set.Fulfilment.Adapter == Webhook {
-		return moved, s.sendDue(ctx)
-	}
-	return moved, nil
 }
 
 // moveDue takes one step of up to Batch due orders, in one transaction:
