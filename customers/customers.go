@@ -195,12 +195,7 @@ type Subscription struct {
 // product from the slot's list in the customer's marketplace; an empty
 // product keeps the current one.
 func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, slotID string, in Subscription) (Endpoint, error) {
-	var out Endpoint
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		c, e, m, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
-		if err != nil {
-			return err
-		}
+	return s.changeSlot(ctx, customerID, endpointID, slotID, func(tx storage.Tx, c replenish.Customer, m replenish.Model, sl replenish.EndpointSlot) error {
 		f := replenish.Fields{}
 		if !slices.Contains([]string{replenish.ModeNotify, replenish.ModeAuto, replenish.ModeOff}, in.Mode) {
 			f.Add("mode", "must be NOTIFY, AUTO or OFF")
@@ -246,11 +241,26 @@ func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, s
 				msg += " at " + price
 			}
 		}
-		if err := tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeSubscription,
-			Actor: replenish.ActorCustomer, Message: msg, At: s.now()}); err != nil {
+		return tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeSubscription,
+			Actor: replenish.ActorCustomer, Message: msg, At: s.now()})
+	})
+}
+
+// changeSlot runs change on one slot of a customer's endpoint in one
+// transaction, and returns the endpoint as it then is.
+func (s *Service) changeSlot(ctx context.Context, customerID, endpointID, slotID string,
+	change func(tx storage.Tx, c replenish.Customer, m replenish.Model, sl replenish.EndpointSlot) error) (Endpoint, error) {
+	var out Endpoint
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		c, m, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
+		if err != nil {
 			return err
 		}
-		if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
+		if err := change(tx, c, m, sl); err != nil {
+			return err
+		}
+		e, err := tx.Endpoint(ctx, customerID, endpointID)
+		if err != nil {
 			return err
 		}
 		out = s.view(e, m, c.Marketplace)
@@ -259,30 +269,26 @@ func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, s
 	return out, err
 }
 
+// loadSlot loads a customer, the model of one of their endpoints, and one
+// of its slots.
 func loadSlot(ctx context.Context, tx storage.Tx, customerID, endpointID, slotID string) (
-	replenish.Customer, replenish.Endpoint, replenish.Model, replenish.EndpointSlot, error) {
-	var (
-		c  replenish.Customer
-		e  replenish.Endpoint
-		m  replenish.Model
-		sl replenish.EndpointSlot
-	)
-	c, err := tx.Customer(ctx, customerID)
-	if err != nil {
-		return c, e, m, sl, err
+	c replenish.Customer, m replenish.Model, sl replenish.EndpointSlot, err error) {
+	if c, err = tx.Customer(ctx, customerID); err != nil {
+		return c, m, sl, err
 	}
-	if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
-		return c, e, m, sl, err
+	e, err := tx.Endpoint(ctx, customerID, endpointID)
+	if err != nil {
+		return c, m, sl, err
 	}
 	if m, err = tx.Model(ctx, e.VendorCode, e.ModelID); err != nil {
-		return c, e, m, sl, err
+		return c, m, sl, err
 	}
 	for _, x := range e.Slots {
 		if x.SlotID == slotID {
-			return c, e, m, x, nil
+			return c, m, x, nil
 		}
 	}
-	return c, e, m, sl, replenish.Errorf(replenish.ENotFound, "endpoint %s has no slot %s", endpointID, slotID)
+	return c, m, sl, replenish.Errorf(replenish.ENotFound, "endpoint %s has no slot %s", endpointID, slotID)
 }
 
 // FeedLimit is how many feed entries one page holds.

@@ -56,7 +56,7 @@ func (s *Service) History(ctx context.Context, customerID, endpointID, slotID st
 	}
 	var out []replenish.HistoryEntry
 	err = s.store.Read(ctx, func(tx storage.Tx) error {
-		_, _, _, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
+		_, _, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
 		if err != nil {
 			return err
 		}

@@ -32,12 +32,7 @@ const MaxReason = 200
 // that a refill of the device draws from. Removing more than there is
 // leaves none.
 func (s *Service) SetHousehold(ctx context.Context, customerID, endpointID, slotID string, in Household) (Endpoint, error) {
-	var out Endpoint
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		c, _, m, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
-		if err != nil {
-			return err
-		}
+	return s.changeSlot(ctx, customerID, endpointID, slotID, func(tx storage.Tx, _ replenish.Customer, _ replenish.Model, sl replenish.EndpointSlot) error {
 		f := replenish.Fields{}
 		field, value := "quantity", in.Quantity
 		switch {
@@ -49,6 +44,7 @@ func (s *Service) SetHousehold(ctx context.Context, customerID, endpointID, slot
 			field, value = "delta", in.Delta
 		}
 		var base float64
+		var err error
 		if value != nil {
 			unit, whole := householdUnit(sl)
 			switch {
@@ -84,18 +80,9 @@ func (s *Service) SetHousehold(ctx context.Context, customerID, endpointID, slot
 		}
 		sl.State = st
 		now := engine.Household(sl)
-		if err := tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: now, Delta: now - was,
-			Source: storage.HouseholdCustomer, Reason: in.Reason, At: s.now()}); err != nil {
-			return err
-		}
-		e, err := tx.Endpoint(ctx, customerID, endpointID)
-		if err != nil {
-			return err
-		}
-		out = s.view(e, m, c.Marketplace)
-		return nil
+		return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: now, Delta: now - was,
+			Source: storage.HouseholdCustomer, Reason: in.Reason, At: s.now()})
 	})
-	return out, err
 }
 
 // householdType is the measurement a slot's household inventory is
@@ -129,12 +116,7 @@ type Installed struct {
 // slots it records the date. A date in the future, or older than the
 // slot's last replacement, is refused.
 func (s *Service) SetInstalled(ctx context.Context, customerID, endpointID, slotID string, in Installed) (Endpoint, error) {
-	var out Endpoint
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
-		c, e, m, sl, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
-		if err != nil {
-			return err
-		}
+	return s.changeSlot(ctx, customerID, endpointID, slotID, func(tx storage.Tx, _ replenish.Customer, _ replenish.Model, sl replenish.EndpointSlot) error {
 		now := s.now()
 		at, err := parseWhen(in.InstalledAt)
 		switch {
@@ -175,17 +157,9 @@ func (s *Service) SetInstalled(ctx context.Context, customerID, endpointID, slot
 				}
 			}
 		}
-		if err := tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeInstalled, At: now,
-			Actor: replenish.ActorCustomer, Message: "installed a part on " + at.Format("2006-01-02 15:04 MST")}); err != nil {
-			return err
-		}
-		if e, err = tx.Endpoint(ctx, customerID, endpointID); err != nil {
-			return err
-		}
-		out = s.view(e, m, c.Marketplace)
-		return nil
+		return tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeInstalled, At: now,
+			Actor: replenish.ActorCustomer, Message: "installed a part on " + at.Format("2006-01-02 15:04 MST")})
 	})
-	return out, err
 }
 
 // MaxName is the longest friendly name of a device.
