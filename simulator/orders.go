@@ -148,3 +148,41 @@ func TrackingReference(orderID string) string {
 	id := strings.ToUpper(strings.TrimPrefix(orderID, "ord-"))
 	return "SIM" + id[:min(len(id), 12)]
 }
+
+// CancelNth has customer cu cancel the n-th order placed for them (1 is
+// the first) while it is pending, for reason, as a customer who changed
+// their mind does: it looks at their orders every interval until that
+// order exists, and returns its ID once cancelled. It returns "" when
+// the order was no longer pending when the customer saw it, or when ctx
+// ended first.
+func CancelNth(ctx context.Context, c *Client, cu *Customer, n int, reason string, every time.Duration) (string, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		os, err := ListOrders(ctx, c, cu.APIKey, nil)
+		if err != nil && ctx.Err() == nil {
+			return "", err
+		}
+		if len(os) >= n {
+			o := os[len(os)-n] // the list is newest first
+			if o.Status != replenish.OrderPending {
+				return "", nil
+			}
+			err := c.Do(ctx, "POST", "/api/v1/orders/"+url.PathEscape(o.OrderID)+"/cancel", cu.APIKey,
+				map[string]string{"reason": reason}, nil)
+			var apiErr *APIError
+			switch {
+			case errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
+				return "", nil // released meanwhile
+			case err != nil:
+				return "", err
+			}
+			return o.OrderID, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil
+		case <-t.C:
+		}
+	}
+}

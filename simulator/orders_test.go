@@ -141,7 +141,8 @@ func byStatus(t *testing.T, api *Client, vendorCode string) (map[string]int, []r
 // TestClerk: the clerk ships each released order of its vendor once it
 // has seen it released for ShipAfter, with its tracking reference, and
 // delivers it once it has seen it shipped for DeliverAfter; it leaves
-// pending and cancelled orders, and other vendors' orders, alone.
+// pending and cancelled orders, and other vendors' orders, alone. A
+// customer cancels her second order with CancelNth.
 func TestClerk(t *testing.T) {
 	ctx := context.Background()
 	api, ord, clk := newService(t)
@@ -159,13 +160,31 @@ func TestClerk(t *testing.T) {
 	if len(ids) != 8 {
 		t.Fatalf("the pages repeat orders: %d distinct of %d", len(ids), len(os))
 	}
-	// A customer cancels one while it is pending.
+	// A customer cancels her second order while it is pending.
 	mine, err := ListOrders(ctx, api, people[1].APIKey, nil)
 	if err != nil || len(mine) != 4 {
 		t.Fatalf("Grace's orders: %d, %v; want 4", len(mine), err)
 	}
-	if err := api.Do(ctx, "POST", "/api/v1/orders/"+mine[0].OrderID+"/cancel", people[1].APIKey, nil, nil); err != nil {
+	id, err := CancelNth(ctx, api, people[1], 2, "I bought one at a shop", time.Millisecond)
+	if err != nil || id != mine[2].OrderID {
+		t.Fatalf("cancelling the second order: %q, %v; want %s", id, err, mine[2].OrderID)
+	}
+	var o replenish.Order
+	if err := api.Do(ctx, "GET", "/api/v1/orders/"+id, people[1].APIKey, nil, &o); err != nil {
 		t.Fatal(err)
+	}
+	if last := o.Steps[len(o.Steps)-1]; o.Status != replenish.OrderCancelled || last.Actor != replenish.ActorCustomer ||
+		last.Reason != "I bought one at a shop" {
+		t.Errorf("the second order: %s, last step %+v; want CANCELLED by the customer, for her reason", o.Status, last)
+	}
+	// Once cancelled, or before it exists, there is nothing to cancel.
+	if id, err := CancelNth(ctx, api, people[1], 2, "again", time.Millisecond); id != "" || err != nil {
+		t.Errorf("cancelling it again: %q, %v; want nothing done", id, err)
+	}
+	soon, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if id, err := CancelNth(soon, api, people[1], 5, "later", time.Millisecond); id != "" || err != nil {
+		t.Errorf("cancelling a fifth order: %q, %v; want nothing done", id, err)
 	}
 
 	clerk := &Clerk{API: api, Key: testOperatorKey, VendorCode: v.VendorCode, ShipAfter: time.Minute, DeliverAfter: 2 * time.Minute}
