@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,16 +15,34 @@ import (
 const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
 vendor, links two customers through the real protocol (one with smart
 reorder, one notified), and runs the simulated fleet against it, printing
-low supplies and orders as they happen. Then it keeps serving, with its URL
-and keys printed, so that you can call the API yourself. The fleet's flags
-are those of "replenish simulate", with a small, quiet fleet by default.
+low supplies, orders and each step of an order as they happen.
+
+The order windows are seconds instead of days (--cancel-window and the
+others below), and a simulated fulfilment clerk ships each released order
+with the operator's key, then delivers it, so that orders go from PENDING
+through RELEASED and SHIPPED to DELIVERED while you watch; the customer
+on smart reorder cancels their second order while it is pending. After
+the days the demo waits (--settle) for the open orders to be delivered,
+prints a summary, and keeps serving, with its URL and keys printed, so
+that you can call the API yourself. The fleet's flags are those of
+"replenish simulate", with a small, quiet fleet by default.
 `
 
 // demoDefaults are a fleet small enough to follow: two customers with a
-// printer each, one of them on smart reorder, no noise, a minute long.
+// printer each, one of them on smart reorder, no noise, a minute long;
+// the clerk ships and delivers their orders, and the summary waits for
+// them.
 var demoDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 2, Kinds: "printer", PerCustomer: 1, Marketplaces: "US",
 	Auto: 0.5, Days: 60, Speed: 86400, Duration: time.Minute, Concurrency: 2, Noise: 0, Watch: true,
-	Progress: 10 * time.Second}
+	Progress: 10 * time.Second, Clerk: true, ShipAfter: 5 * time.Second, DeliverAfter: 5 * time.Second,
+	Settle: time.Minute, CancelSecond: true}
+
+// demoWindows are the demo's order windows, short enough for an order's
+// whole life to pass while one watches: the service's flags of the same
+// names, with these defaults instead of Dash's days.
+var demoWindows = []struct{ flag, value string }{
+	{"cancel-window", "20s"}, {"unresolved-after", "3m"}, {"cancel-cooldown", "1m"}, {"test-delivery-after", "30s"},
+}
 
 func demoCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg config
@@ -31,7 +50,11 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs := newFlags("demo", demoAbout, stderr)
 	cfg.flags(fs, "replenish-demo.db")
 	fs.Lookup("db").Usage = "the demo's SQLite database `file`, made anew at every run"
+	for _, w := range demoWindows {
+		setDefault(fs, w.flag, w.value)
+	}
 	o.flags(fs, demoDefaults)
+	o.CancelSecond = demoDefaults.CancelSecond // no flag sets it
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -77,6 +100,8 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	case url = <-ready:
 	}
 	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n", url, cfg.DB, cfg.OperatorKey)
+	fmt.Fprintf(stdout, "  orders   cancellable for %s, then released; the clerk ships them %s later and delivers them %s after that\n",
+		cfg.Orders.CancelWindow, o.ShipAfter, o.DeliverAfter)
 	fmt.Fprintf(stdout, "  console  %s/console/ signs in\n    operator %s  password %s\n    vendor   %s  password %s\n\n",
 		url, cfg.OperatorEmail, cfg.OperatorPassword, o.VendorEmail, o.VendorPassword)
 
@@ -99,4 +124,14 @@ Press Ctrl-C to stop.
 	case <-ctx.Done():
 		return stop(nil)
 	}
+}
+
+// setDefault makes value the default of fs's flag name, for --help to
+// show; the command line and the environment still override it.
+func setDefault(fs *flag.FlagSet, name, value string) {
+	f := fs.Lookup(name)
+	if err := f.Value.Set(value); err != nil {
+		panic(fmt.Sprintf("default of --%s: %v", name, err))
+	}
+	f.DefValue = value
 }

@@ -3,11 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"replenish"
+	"replenish/simulator"
 )
 
 // lockedBuffer is a bytes.Buffer safe for one writer and one reader.
@@ -30,41 +36,86 @@ func (b *lockedBuffer) String() string {
 
 // TestDemo runs "replenish demo" as a newcomer would and checks that,
 // within its simulated minute, it shows a low supply and an order made
-// through the real protocol, then keeps serving.
+// through the real protocol, each order's steps through to DELIVERED
+// (the clerk) or CANCELLED (the customer), a summary whose counts by
+// status are what the API then lists, and that it keeps serving. The
+// order windows are shorter still than the demo's own.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo runs for 20 seconds")
 	}
+	const key = "rk_op_demo_test_operator"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, logs lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"replenish", "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"),
-			"--duration", "20s", "--seed", "7"}, func(string) string { return "" }, &out, &logs)
+			"--duration", "20s", "--seed", "7", "--operator-key", key, "--cancel-window", "2s", "--order-tick", "200ms",
+			"--ship-after", "500ms", "--deliver-after", "500ms"}, func(string) string { return "" }, &out, &logs)
 	}()
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for !strings.Contains(out.String(), "Press Ctrl-C to stop.") {
 		select {
 		case err := <-done:
 			t.Fatalf("demo ended early: %v\n%s\n%s", err, out.String(), logs.String())
 		case <-deadline:
-			t.Fatalf("demo did not finish its simulation in a minute:\n%s", out.String())
+			t.Fatalf("demo did not finish its simulation in 90 seconds:\n%s", out.String())
 		case <-time.After(200 * time.Millisecond):
 		}
+	}
+	text := out.String()
+	// What the API lists once the demo settled, while it keeps serving.
+	url := regexp.MustCompile(`Replenish keeps serving at (http://\S+)\.`).FindStringSubmatch(text)
+	if url == nil {
+		t.Fatalf("no URL in the demo's output:\n%s", text)
+	}
+	api := &simulator.Client{URL: url[1], HTTP: &http.Client{Timeout: 10 * time.Second}}
+	os, err := simulator.ListOrders(ctx, api, key, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, o := range os {
+		n[o.Status]++
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("demo: %v", err)
 	}
-	text := out.String()
+
 	for _, want := range []string{"LOW_SUPPLY", "ORDER_PLACED", "mode AUTO", "mode NOTIFY", "Replenish keeps serving at http://127.0.0.1:",
-		"/console/ signs in", "operator operator@demo.example  password ", "vendor   vendor@demo.example  password "} {
+		"/console/ signs in", "operator operator@demo.example  password ", "vendor   vendor@demo.example  password ",
+		"orders   cancellable for 2s, then released; the clerk ships them 500ms later and delivers them 500ms after that",
+		": PENDING → RELEASED (the cancellation window ended, by service)", ": RELEASED → SHIPPED (tracking SIM",
+		": SHIPPED → DELIVERED (by operator)", ": PENDING → CANCELLED (I bought one at the shop, by customer)",
+		fmt.Sprintf("orders placed       %d (delivered %d, shipped 0, released 0, pending 0, cancelled 1)", len(os), len(os)-1),
+	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, "refused") {
-		t.Errorf("the gateway refused reports of the demo:\n%s", text)
+	if n[replenish.OrderDelivered] != len(os)-1 || n[replenish.OrderCancelled] != 1 || len(os) < 2 {
+		t.Errorf("the API lists %d orders, %v; want all delivered but the one cancelled", len(os), n)
+	}
+	if strings.Contains(text, "refused") || strings.Contains(text, "  ! ") {
+		t.Errorf("the demo had errors:\n%s", text)
+	}
+}
+
+// TestDemoHelp: --help shows the demo's own defaults: order windows of
+// seconds and the clerk on.
+func TestDemoHelp(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"replenish", "demo", "--help"}, env(nil), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	help := errOut.String()
+	for _, want := range []string{"cancelled before it is released to fulfilment (duration) (default 20s)",
+		"is cancelled (duration) (default 3m)", "shipping to delivery (duration; 0: the marketplace's lead time) (default 30s)",
+		"--clerk \n", "then deliver them (default true)", "(default 1m0s)", "--ship-after", "--deliver-after", "--settle"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
 	}
 }

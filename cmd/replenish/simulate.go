@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -43,12 +44,28 @@ type simOptions struct {
 	// VendorEmail and VendorPassword, when set, give the simulated vendor
 	// a console user, so that the demo's reader can sign in as the vendor.
 	VendorEmail, VendorPassword string
+	// Clerk, when set, plays the operator's part in manual fulfilment
+	// (simulator.Clerk): it ships the vendor's released orders ShipAfter
+	// after it sees them and delivers them DeliverAfter after that.
+	Clerk                   bool
+	ShipAfter, DeliverAfter time.Duration
+	// Settle is how long to wait, after the days, for the vendor's open
+	// orders to be delivered or cancelled before the summary counts them.
+	Settle time.Duration
+	// CancelSecond has the first customer, when on smart reorder, cancel
+	// their second order while it is pending: the demo's way to show a
+	// cancellation. No flag sets it.
+	CancelSecond bool
 }
 
 // fleetDefaults are simulate's defaults: a mixed fleet, with noise.
 var fleetDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 200, Kinds: "printer,washer,coffee,vacuum",
 	PerCustomer: 4, Marketplaces: "US,UK,DE,JP", Auto: 0.25, Days: 30, Speed: 86400, Concurrency: 8, Noise: 1,
-	Progress: 5 * time.Second}
+	Progress: 5 * time.Second, ShipAfter: 5 * time.Second, DeliverAfter: 5 * time.Second}
+
+// clerkEvery is how often the clerk, the watch and the wait for open
+// orders look at the orders.
+const clerkEvery = 500 * time.Millisecond
 
 // flags defines the fleet's flags on fs with the defaults d.
 func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
@@ -66,6 +83,10 @@ func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
 	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders as they happen (for small fleets)")
 	fs.DurationVar(&o.Progress, "progress", d.Progress, "how often to print a progress line when standard error is not a terminal")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random seed for the fleet (0: a new one each run)")
+	fs.BoolVar(&o.Clerk, "clerk", d.Clerk, "play the operator's part in manual fulfilment with the operator's key: ship the fleet's released orders, with a tracking reference, then deliver them")
+	fs.DurationVar(&o.ShipAfter, "ship-after", d.ShipAfter, "with --clerk: ship a released order this long after the clerk first sees it (`duration`)")
+	fs.DurationVar(&o.DeliverAfter, "deliver-after", d.DeliverAfter, "with --clerk: deliver a shipped order this long after the clerk first sees it (`duration`)")
+	fs.DurationVar(&o.Settle, "settle", d.Settle, "after the days, wait up to this long for the fleet's open orders to be delivered or cancelled, so that the summary shows where they ended (`duration`; 0: count them at once)")
 }
 
 func (o *simOptions) validate() error {
@@ -88,6 +109,10 @@ func (o *simOptions) validate() error {
 		return errors.New("--noise: from 0 to 10")
 	case o.Progress <= 0:
 		return errors.New("--progress: more than 0")
+	case o.ShipAfter < 0 || o.DeliverAfter < 0:
+		return errors.New("--ship-after, --deliver-after: 0 or a positive duration")
+	case o.Settle < 0:
+		return errors.New("--settle: 0 or a positive duration")
 	case o.OperatorKey == "":
 		return errors.New("--operator-key: required, to register the simulated vendor (REPLENISH_OPERATOR_KEY works too)")
 	}
@@ -178,6 +203,7 @@ type fleetResult struct {
 	Vendor     *simulator.Vendor
 	People     []*simulator.Customer // the customers linked, in order
 	Orders     int                   // orders placed for the customers
+	OrdersBy   map[string]int        // those orders by their status at the end
 	LowNotices int                   // LOW_SUPPLY entries in their feeds
 }
 
@@ -258,30 +284,102 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	}
 	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, seed %d\n\n", v.VendorCode, v.APIKey, skillURL, seed)
 
+	// The clerk and the watch go on after the days, while open orders
+	// settle; Ctrl-C stops them.
+	var background sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer func() { stopBackground(); background.Wait() }()
+	if o.Clerk {
+		clerk := &simulator.Clerk{API: api, Key: o.OperatorKey, VendorCode: v.VendorCode, ShipAfter: o.ShipAfter,
+			DeliverAfter: o.DeliverAfter, Log: log}
+		background.Go(func() { clerk.Run(bgCtx, clerkEvery) })
+	}
+	if o.CancelSecond && len(res.People) > 0 && res.People[0] != nil && isAuto(0, len(households), o.Auto) {
+		background.Go(func() {
+			_, err := simulator.CancelNth(bgCtx, api, res.People[0], 2, "I bought one at the shop", clerkEvery)
+			if err != nil && bgCtx.Err() == nil {
+				fmt.Fprintf(out, "  ! %s cancelling an order: %v\n", res.People[0].Name, err)
+			}
+		})
+	}
+	var w *watcher
 	if runCtx.Err() == nil {
 		fmt.Fprintf(out, "Simulating %d days at up to %g× (%s of device time per second), %s.\n",
 			o.Days, o.Speed, time.Duration(o.Speed*float64(time.Second)), limitText(o.Duration))
-		stopWatching := func() {}
 		if o.Watch {
-			watchCtx, cancel := context.WithCancel(runCtx)
-			var wg sync.WaitGroup
-			wg.Go(func() { watchFeeds(watchCtx, api, res.People, out, func() int { return st.Summary().Day }) })
-			stopWatching = func() { cancel(); wg.Wait() }
+			w = newWatcher(api, res.People, v, out, func() int { return st.Summary().Day })
+			background.Go(func() { w.run(bgCtx) })
 		}
 		cloud.Simulate(runCtx, simulator.RunOptions{Days: o.Days, Speed: o.Speed, Concurrency: o.Concurrency,
 			Noise: simulator.DefaultNoise(o.Noise)}, st)
-		stopWatching()
 	}
 	cloud.WaitForStateReports()
 	shown()
+	if o.Settle > 0 && ctx.Err() == nil {
+		settle(ctx, api, o, v.VendorCode, out)
+	}
+	stopBackground()
+	background.Wait()
 
 	// The outcome is read back even after Ctrl-C, within a bound.
 	countCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	if w != nil && ctx.Err() == nil {
+		w.pollAll(countCtx) // the last steps, taken since the watch last looked
+	}
 	res.Summary = st.Summary()
-	res.Orders, res.LowNotices, err = countOutcomes(countCtx, api, res.People, o.Concurrency)
+	var oc outcomes
+	oc, err = countOutcomes(countCtx, api, res.People, o.Concurrency)
+	res.Orders, res.OrdersBy, res.LowNotices = oc.orders, oc.byStatus, oc.low
 	printSummary(out, res, o, mps, err)
 	return res, nil
+}
+
+// settle waits up to o.Settle for the vendor's open orders to be
+// delivered or cancelled (by the clerk, the service's timers, or whoever
+// else acts on them), telling out how it ended.
+func settle(ctx context.Context, api *simulator.Client, o simOptions, vendorCode string, out io.Writer) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, o.Settle)
+	defer cancel()
+	tick := time.NewTicker(clerkEvery)
+	defer tick.Stop()
+	open, told := 0, false
+	for {
+		n, err := openOrders(ctx, api, o.OperatorKey, vendorCode)
+		if err == nil {
+			open = n
+		}
+		switch {
+		case err == nil && open == 0 && told:
+			fmt.Fprintf(out, "Every order is delivered or cancelled, %s later.\n", time.Since(start).Round(time.Second))
+			return
+		case err == nil && open == 0:
+			return
+		case !told:
+			fmt.Fprintf(out, "\nThe devices have stopped; waiting up to %s for the open orders to be delivered or cancelled ...\n", o.Settle)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(out, "%d orders are still open after %s.\n", open, time.Since(start).Round(time.Second))
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// openOrders counts the vendor's orders not yet delivered or cancelled.
+func openOrders(ctx context.Context, api *simulator.Client, key, vendorCode string) (int, error) {
+	n := 0
+	for _, status := range []string{replenish.OrderPending, replenish.OrderReleased, replenish.OrderShipped} {
+		os, err := simulator.ListOrders(ctx, api, key, url.Values{"vendorCode": {vendorCode}, "status": {status}})
+		if err != nil {
+			return 0, err
+		}
+		n += len(os)
+	}
+	return n, nil
 }
 
 // isAuto says whether the i-th of n customers chooses smart reorder: the
@@ -339,26 +437,38 @@ feed:
 	return customers, nil
 }
 
-// countOutcomes reads every customer's orders and feed through the API
-// and counts the orders and the low-supply notices.
-func countOutcomes(ctx context.Context, api *simulator.Client, customers []*simulator.Customer, concurrency int) (orders, low int, err error) {
+// outcomes are what Replenish decided for a fleet's customers.
+type outcomes struct {
+	orders   int
+	byStatus map[string]int // the orders by status
+	low      int            // LOW_SUPPLY entries in the feeds
+}
+
+// countOutcomes reads every customer's orders (every page of them) and
+// feed through the API and counts the orders by status and the
+// low-supply notices.
+func countOutcomes(ctx context.Context, api *simulator.Client, customers []*simulator.Customer, concurrency int) (outcomes, error) {
+	oc := outcomes{byStatus: map[string]int{}}
+	var err error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan *simulator.Customer)
 	for range concurrency {
 		wg.Go(func() {
 			for cu := range next {
-				var os struct{ Items []replenish.Order }
 				var feed struct{ Items []replenish.FeedEntry }
-				e := api.Do(ctx, "GET", "/api/v1/orders", cu.APIKey, nil, &os)
+				os, e := simulator.ListOrders(ctx, api, cu.APIKey, nil)
 				if e == nil {
 					e = api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed)
 				}
 				mu.Lock()
-				orders += len(os.Items)
+				oc.orders += len(os)
+				for _, o := range os {
+					oc.byStatus[o.Status]++
+				}
 				for _, f := range feed.Items {
 					if f.Type == replenish.FeedLowSupply {
-						low++
+						oc.low++
 					}
 				}
 				if e != nil && err == nil {
@@ -375,7 +485,7 @@ func countOutcomes(ctx context.Context, api *simulator.Client, customers []*simu
 	}
 	close(next)
 	wg.Wait()
-	return orders, low, err
+	return oc, err
 }
 
 func limitText(d time.Duration) string {
@@ -468,7 +578,11 @@ func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, cou
 		fmt.Fprintf(out, "  orders and notices  could not be read: %v\n", countErr)
 		return
 	}
-	fmt.Fprintf(out, "  orders placed       %d\n  low-supply notices  %d\n", r.Orders, r.LowNotices)
+	by := r.OrdersBy
+	fmt.Fprintf(out, "  orders placed       %d (delivered %d, shipped %d, released %d, pending %d, cancelled %d)\n",
+		r.Orders, by[replenish.OrderDelivered], by[replenish.OrderShipped], by[replenish.OrderReleased],
+		by[replenish.OrderPending], by[replenish.OrderCancelled])
+	fmt.Fprintf(out, "  low-supply notices  %d\n", r.LowNotices)
 }
 
 // byCount lists counts as ": A 3, B 1", largest first; blank names the
@@ -493,11 +607,33 @@ func byCount(m map[string]int, blank string) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
-// watchFeeds prints each customer's new feed entries as they appear,
-// through the customer API, with the simulated day.
-func watchFeeds(ctx context.Context, api *simulator.Client, people []*simulator.Customer, out io.Writer, day func() int) {
-	seen := map[int64]bool{}
-	poll := time.NewTicker(500 * time.Millisecond)
+// watcher prints, as they happen, each customer's new feed entries and
+// each step of their orders, read through the customer API, with the
+// simulated day.
+type watcher struct {
+	api    *simulator.Client
+	people []*simulator.Customer
+	out    io.Writer
+	day    func() int
+	slots  map[string]string // the slot's name by the product ordered
+	feed   map[int64]bool    // feed entries printed
+	steps  map[string]int    // order steps printed, by order ID
+}
+
+func newWatcher(api *simulator.Client, people []*simulator.Customer, v *simulator.Vendor, out io.Writer, day func() int) *watcher {
+	w := &watcher{api: api, people: people, out: out, day: day, slots: map[string]string{},
+		feed: map[int64]bool{}, steps: map[string]int{}}
+	for _, k := range v.Kinds {
+		for _, s := range k.Slots {
+			w.slots[s.ProductID] = s.Name
+		}
+	}
+	return w
+}
+
+// run polls until ctx ends.
+func (w *watcher) run(ctx context.Context) {
+	poll := time.NewTicker(clerkEvery)
 	defer poll.Stop()
 	for {
 		select {
@@ -505,22 +641,74 @@ func watchFeeds(ctx context.Context, api *simulator.Client, people []*simulator.
 			return
 		case <-poll.C:
 		}
-		for _, cu := range people {
-			var feed struct{ Items []replenish.FeedEntry }
-			if err := api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed); err != nil {
-				if ctx.Err() == nil {
-					fmt.Fprintf(out, "  ! reading the feed of %s: %v\n", cu.Name, err)
-				}
-				continue
-			}
-			for j := len(feed.Items) - 1; j >= 0; j-- {
-				f := feed.Items[j]
-				if seen[f.ID] {
-					continue
-				}
-				seen[f.ID] = true
-				fmt.Fprintf(out, "  day %3d  %-14s %-15s %s\n", day(), cu.Name, f.Type, f.Message)
-			}
+		w.pollAll(ctx)
+	}
+}
+
+// pollAll prints what is new for every customer.
+func (w *watcher) pollAll(ctx context.Context) {
+	for _, cu := range w.people {
+		if err := w.poll(ctx, cu); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(w.out, "  ! reading the feed and orders of %s: %v\n", cu.Name, err)
 		}
 	}
+}
+
+// poll prints what is new for one customer: the feed first, oldest
+// first, then the orders' new steps. The feed's news of shipping,
+// delivery and cancellation are left to the steps, which say more.
+func (w *watcher) poll(ctx context.Context, cu *simulator.Customer) error {
+	var feed struct{ Items []replenish.FeedEntry }
+	if err := w.api.Do(ctx, "GET", "/api/v1/feed", cu.APIKey, nil, &feed); err != nil {
+		return err
+	}
+	for _, f := range slices.Backward(feed.Items) {
+		if w.feed[f.ID] {
+			continue
+		}
+		w.feed[f.ID] = true
+		switch f.Type {
+		case replenish.FeedOrderShipped, replenish.FeedOrderDelivered, replenish.FeedOrderCancelled:
+			continue
+		}
+		w.line(cu, f.Type, f.Message)
+	}
+	os, err := simulator.ListOrders(ctx, w.api, cu.APIKey, nil)
+	if err != nil {
+		return err
+	}
+	for _, o := range slices.Backward(os) {
+		done, seen := w.steps[o.OrderID]
+		if !seen {
+			done = 1 // placing it is the feed's ORDER_PLACED
+		}
+		for i := max(done, 1); i < len(o.Steps); i++ {
+			w.line(cu, "ORDER", stepText(o, o.Steps[i-1], o.Steps[i], w.slots[o.ProductID]))
+		}
+		w.steps[o.OrderID] = len(o.Steps)
+	}
+	return nil
+}
+
+func (w *watcher) line(cu *simulator.Customer, kind, text string) {
+	fmt.Fprintf(w.out, "  day %3d  %-14s %-15s %s\n", w.day(), cu.Name, kind, text)
+}
+
+// stepText tells one step of order o: "ord-… for Black ink: RELEASED →
+// SHIPPED (tracking SIM…, by operator)".
+func stepText(o replenish.Order, from, to replenish.OrderStep, slot string) string {
+	what := o.ProductID
+	if slot != "" {
+		what = slot
+	}
+	detail := to.Reason
+	if to.Status == replenish.OrderShipped && o.TrackingReference != "" {
+		detail = "tracking " + o.TrackingReference
+	}
+	if detail == "" || strings.EqualFold(detail, to.Status) {
+		detail = "by " + to.Actor
+	} else {
+		detail += ", by " + to.Actor
+	}
+	return fmt.Sprintf("%s for %s: %s → %s (%s)", o.OrderID, what, from.Status, to.Status, detail)
 }

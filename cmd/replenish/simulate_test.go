@@ -121,6 +121,11 @@ func TestSimulateFleet(t *testing.T) {
 	if n := count(`SELECT count(*) FROM orders WHERE vendor_code = ?`, vendor); n != res.Orders || n == 0 {
 		t.Errorf("orders stored %d, counted %d, want the same and some", n, res.Orders)
 	}
+	// Dash's windows: every order is still in its day of grace.
+	if n := count(`SELECT count(*) FROM orders WHERE vendor_code = ? AND status = 'PENDING'`, vendor); n != res.OrdersBy["PENDING"] ||
+		n != res.Orders || len(res.OrdersBy) != 1 {
+		t.Errorf("orders stored PENDING %d, counted by status %v, want all %d PENDING", n, res.OrdersBy, res.Orders)
+	}
 	if n := count(`SELECT count(*) FROM feed f JOIN links l USING (customer_id) WHERE l.vendor_code = ? AND f.type = 'LOW_SUPPLY'`, vendor); n != res.LowNotices || n == 0 {
 		t.Errorf("low-supply notices stored %d, counted %d, want the same and some", n, res.LowNotices)
 	}
@@ -132,7 +137,7 @@ func TestSimulateFleet(t *testing.T) {
 		fmt.Sprintf("state reports    %d of them", s.StateReports),
 		fmt.Sprintf("rejected            %d: INVALID_REQUEST_EXCEPTION %d", s.Injected, s.Injected),
 		"latency             p50 ",
-		fmt.Sprintf("orders placed       %d", res.Orders),
+		fmt.Sprintf("orders placed       %d (delivered 0, shipped 0, released 0, pending %d, cancelled 0)", res.Orders, res.Orders),
 		fmt.Sprintf("low-supply notices  %d", res.LowNotices),
 	} {
 		if !strings.Contains(text, want) {
@@ -141,6 +146,56 @@ func TestSimulateFleet(t *testing.T) {
 	}
 	if p := progress.String(); !strings.Contains(p, fmt.Sprintf("day %d/%d · %d/%d customers", o.Days, o.Days, len(res.People), len(res.People))) {
 		t.Errorf("progress lacks the last day:\n%s", p)
+	}
+}
+
+// TestSimulateOrders runs a small fleet on smart reorder against a
+// service whose cancellation window is a second, with the clerk shipping
+// and delivering and the summary waiting for the orders to settle: the
+// watch shows each order's steps, every order ends DELIVERED, and the
+// summary's counts by status are those the server stored.
+func TestSimulateOrders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the fleet runs for a few seconds")
+	}
+	const key = "rk_op_simulate_orders_test"
+	path := filepath.Join(t.TempDir(), "orders.db")
+	o := fleetDefaults
+	o.URL, o.OperatorKey = startServeOn(t, key, path, "--cancel-window", "1s", "--order-tick", "100ms"), key
+	o.Devices, o.Kinds, o.PerCustomer, o.Marketplaces, o.Auto = 4, "printer", 1, "US", 1
+	o.Days, o.Speed, o.Noise, o.Seed, o.Progress = 10, 10*86400, 0, 3, time.Second
+	o.Watch, o.Clerk, o.ShipAfter, o.DeliverAfter, o.Settle = true, true, 200*time.Millisecond, 200*time.Millisecond, 30*time.Second
+	var out, progress lockedBuffer
+	res, err := simulate(context.Background(), o, &out, &progress, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := fleetDB(t, path)
+	vendor := res.Vendor.VendorCode
+	total := 0
+	for _, status := range []string{"PENDING", "RELEASED", "SHIPPED", "DELIVERED", "CANCELLED"} {
+		n := count(`SELECT count(*) FROM orders WHERE vendor_code = ? AND status = ?`, vendor, status)
+		if n != res.OrdersBy[status] {
+			t.Errorf("%s orders stored %d, counted %d", status, n, res.OrdersBy[status])
+		}
+		total += n
+	}
+	if total != res.Orders || res.OrdersBy["DELIVERED"] != res.Orders || res.Orders == 0 {
+		t.Errorf("orders stored %d, counted %d, by status %v: want all delivered, and some", total, res.Orders, res.OrdersBy)
+	}
+	if n := count(`SELECT count(*) FROM orders WHERE vendor_code = ? AND tracking LIKE 'SIM%'`, vendor); n != res.Orders {
+		t.Errorf("%d of %d orders shipped with the clerk's tracking reference", n, res.Orders)
+	}
+	text := out.String()
+	for _, want := range []string{": PENDING → RELEASED (", ": RELEASED → SHIPPED (tracking SIM", ": SHIPPED → DELIVERED (by operator)",
+		fmt.Sprintf("orders placed       %d (delivered %d, shipped 0, released 0, pending 0, cancelled 0)", res.Orders, res.Orders),
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "→ DELIVERED"); n != res.Orders {
+		t.Errorf("the watch shows %d deliveries of %d orders:\n%s", n, res.Orders, text)
 	}
 }
 
@@ -208,7 +263,7 @@ func TestSimulateHelp(t *testing.T) {
 	help := errOut.String()
 	for _, want := range []string{"Example:", "replenish simulate --url", "--url", "--operator-key", "--listen", "--devices",
 		"--kinds", "--per-customer", "--marketplaces", "--auto", "--days", "--speed", "--duration", "--concurrency",
-		"--noise", "--watch", "--progress", "--seed"} {
+		"--noise", "--watch", "--progress", "--seed", "--clerk", "--ship-after", "--deliver-after", "--settle"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
