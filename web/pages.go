@@ -122,6 +122,9 @@ var notices = map[string]string{
 	"draft":     "Saved as drafts.",
 	"submitted": "Submitted for review.",
 	"rotated":   "New credentials below: copy them now, they are not shown again.",
+	"shipped":   "Marked shipped; the customer is told. The order is now under Shipped.",
+	"delivered": "Marked delivered; the customer is told.",
+	"cancelled": "Cancelled; the customer is told the reason.",
 }
 
 // render writes the page name with status.

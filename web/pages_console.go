@@ -19,8 +19,8 @@ import (
 
 // consolePages are the Dash console's web pages: the vendor's wizard over
 // the five steps of registering a device model, and the operator's review
-// queues, catalog and vendors. Every change goes through the same service
-// methods as the JSON API.
+// queues, catalog, vendors and orders. Every change goes through the same
+// service methods as the JSON API.
 func (s *Server) consolePages(mux *http.ServeMux) {
 	// Vendors.
 	mux.HandleFunc("GET /console/models", s.signedIn(s.modelsPage, vendor))
@@ -63,6 +63,10 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/details", s.signedIn(s.operatorDetailsForm, operator))
 	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/marketplaces/{mp}/remove", s.signedIn(s.operatorRemoveMarketplaceForm, operator))
 	mux.HandleFunc("POST /console/operator/vendors/{vendorCode}/models/{modelId}/delete", s.signedIn(s.operatorDeleteModelForm, operator))
+	mux.HandleFunc("GET /console/operator/orders", s.signedIn(s.ordersPage, operator))
+	mux.HandleFunc("POST /console/operator/orders/{orderId}/ship", s.signedIn(s.shipOrderForm, operator))
+	mux.HandleFunc("POST /console/operator/orders/{orderId}/deliver", s.signedIn(s.deliverOrderForm, operator))
+	mux.HandleFunc("POST /console/operator/orders/{orderId}/cancel", s.signedIn(s.cancelOrderForm, operator))
 }
 
 // The vendor's pages.
