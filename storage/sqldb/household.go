@@ -283,11 +283,19 @@ func (t *tx) InsertEvent(ctx context.Context, e storage.Event) (bool, error) {
 }
 
 func (t *tx) InsertReading(ctx context.Context, r storage.Reading) error {
+	// The same sample sent again (a repeated context property) is one
+	// reading. A level, the gateway's most frequent write, leaves kind
+	// and used to their defaults.
+	if r.Kind == storage.ReadingLevel {
+		_, err := t.exec(ctx, "reading", `INSERT INTO readings (slot, sample_at, amount, received_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT (slot, sample_at) DO NOTHING`,
+			r.Slot, micros(r.SampleAt), r.Amount, micros(r.ReceivedAt))
+		return err
+	}
 	var used any
 	if r.Kind == storage.ReadingUsage {
 		used = r.Used
 	}
-	// The same sample sent again (a repeated context property) is one reading.
 	_, err := t.exec(ctx, "reading", `INSERT INTO readings (slot, sample_at, amount, received_at, kind, used)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (slot, sample_at) DO NOTHING`,
 		r.Slot, micros(r.SampleAt), r.Amount, micros(r.ReceivedAt), r.Kind, used)
