@@ -430,6 +430,10 @@ const (
 	FeedNotReporting   = "NOT_REPORTING"
 )
 
+// FeedTypes are the types of customer notifications, in the order
+// settings list them.
+var FeedTypes = []string{FeedLowSupply, FeedOrderPlaced, FeedOrderShipped, FeedOrderDelivered, FeedOrderCancelled, FeedNotReporting}
+
 // FeedEntry is one in-app notification of a customer.
 type FeedEntry struct {
 	ID         int64     `json:"id"`
@@ -440,6 +444,32 @@ type FeedEntry struct {
 	OrderID    string    `json:"orderId,omitempty"`
 	Message    string    `json:"message"`
 	CreatedAt  time.Time `json:"createdAt"`
+	Read       bool      `json:"read"`
+}
+
+// NotificationSettings is how a customer wants to be told: by e-mail, in
+// the feed, at a webhook of theirs (for home automation), and which types.
+type NotificationSettings struct {
+	Email      bool            `json:"email"`
+	Feed       bool            `json:"feed"`
+	WebhookURL string          `json:"webhookUrl"`
+	Types      map[string]bool `json:"types"`
+}
+
+// Wants reports whether the settings let notifications of type t through.
+func (s NotificationSettings) Wants(t string) bool {
+	on, set := s.Types[t]
+	return on || !set
+}
+
+// DefaultNotificationSettings are a new customer's: e-mail and the feed,
+// every type.
+func DefaultNotificationSettings() NotificationSettings {
+	types := map[string]bool{}
+	for _, t := range FeedTypes {
+		types[t] = true
+	}
+	return NotificationSettings{Email: true, Feed: true, Types: types}
 }
 
 // Slot history entry types.

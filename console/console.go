@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -252,7 +251,7 @@ func (s *Service) PutVendorSettings(ctx context.Context, code string, in repleni
 		"oauthTokenUrl": in.OAuthTokenURL, "webhookUrl": in.WebhookURL,
 	} {
 		if u != "" {
-			if problem := checkWebURL(u); problem != "" {
+			if problem := replenish.WebURLProblem(u); problem != "" {
 				f.Add(field, problem)
 			}
 		}
@@ -284,32 +283,6 @@ func (s *Service) PutVendorSettings(ctx context.Context, code string, in repleni
 		in.AllowedExitURIs = []string{}
 	}
 	return in, err
-}
-
-// checkWebURL says what is wrong with a URL Replenish calls or sends
-// customers to: it must be absolute https, or http only on this machine
-// (localhost or a loopback address), for development.
-func checkWebURL(s string) string {
-	u, err := url.Parse(s)
-	switch {
-	case err != nil || u.Host == "" || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https"):
-		return "must be an absolute https URL, such as https://example.com/alexa"
-	case u.User != nil:
-		return "must not carry a user name or password"
-	case u.Fragment != "":
-		return "must not have a #fragment"
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return "must be https (http only for localhost or a loopback address)"
-	}
-	return ""
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkExitURI says what is wrong with an allowed exitUri: an absolute

@@ -11,20 +11,23 @@ import (
 	"replenish"
 	"replenish/engine"
 	"replenish/measure"
+	"replenish/notifications"
 	"replenish/storage"
 )
 
 // Service runs the customer's use cases, one transaction each.
 type Service struct {
-	store storage.Store
-	now   func() time.Time
-	asker StateAsker
-	after time.Duration
+	store  storage.Store
+	now    func() time.Time
+	notify *notifications.Service
+	asker  StateAsker
+	after  time.Duration
 }
 
-// New returns a Service on store; now is the clock.
-func New(store storage.Store, now func() time.Time) *Service {
-	return &Service{store: store, now: now}
+// New returns a Service on store; now is the clock, notify tells vendors
+// of their customers' changes.
+func New(store storage.Store, now func() time.Time, notify *notifications.Service) *Service {
+	return &Service{store: store, now: now, notify: notify}
 }
 
 // StateAsker asks a vendor's cloud, in the background and without
@@ -241,8 +244,15 @@ func (s *Service) SetSubscription(ctx context.Context, customerID, endpointID, s
 				msg += " at " + price
 			}
 		}
-		return tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeSubscription,
-			Actor: replenish.ActorCustomer, Message: msg, At: s.now()})
+		if err := tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeSubscription,
+			Actor: replenish.ActorCustomer, Message: msg, At: s.now()}); err != nil {
+			return err
+		}
+		e, err := tx.Endpoint(ctx, customerID, endpointID)
+		if err != nil {
+			return err
+		}
+		return s.notify.Subscriptions(ctx, tx, e, s.now())
 	})
 }
 

@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"time"
@@ -378,4 +379,19 @@ func Status(s replenish.EndpointSlot, now time.Time) string {
 // account, or of a model not yet certified.
 func TestOrder(testAccount bool, certification string) bool {
 	return testAccount || certification != replenish.CertCertified
+}
+
+// DescribeAmount tells a slot's amount as a person reads it.
+func DescribeAmount(sl *replenish.EndpointSlot) string {
+	a := sl.State.Amount
+	switch sl.Measurement.Type {
+	case measure.Percentage:
+		return fmt.Sprintf("%g%%", math.Round(a*10)/10)
+	case measure.Count:
+		return fmt.Sprintf("%g", a)
+	}
+	if v, err := measure.FromBase(sl.Measurement.Type, a, sl.Measurement.Unit); err == nil {
+		return fmt.Sprintf("%.3g %s", v, measure.UnitName(sl.Measurement.Unit))
+	}
+	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
 }

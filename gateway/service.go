@@ -10,6 +10,7 @@ import (
 	"replenish/catalog"
 	"replenish/engine"
 	"replenish/measure"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage"
 )
@@ -20,12 +21,14 @@ type Service struct {
 	now    func() time.Time
 	limit  *Limiter
 	orders *orders.Service
+	notify *notifications.Service
 }
 
 // New returns a Service on store; now is the clock, ord places the orders
-// that readings lead to. It sets no rate limit.
-func New(store storage.Store, now func() time.Time, ord *orders.Service) *Service {
-	return &Service{store: store, now: now, orders: ord}
+// that readings lead to, notify tells customers and vendors. It sets no
+// rate limit.
+func New(store storage.Store, now func() time.Time, ord *orders.Service, notify *notifications.Service) *Service {
+	return &Service{store: store, now: now, orders: ord, notify: notify}
 }
 
 // Limit sets the per-vendor rate limit of events; nil means none.
@@ -70,7 +73,7 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) e
 		}
 		switch {
 		case r.Endpoints != nil:
-			return putEndpoints(ctx, tx, g.VendorCode, g.CustomerID, "event.payload.endpoints", r.Endpoints, now)
+			return s.putEndpoints(ctx, tx, g.VendorCode, g.CustomerID, "event.payload.endpoints", r.Endpoints, now)
 		case r.Deleted != nil:
 			return s.deleteEndpoints(ctx, tx, g, r.Deleted, now)
 		}
@@ -270,6 +273,27 @@ func (s *Service) deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.
 		if err := tx.DeleteEndpoint(ctx, g.CustomerID, id, now); err != nil {
 			return err
 		}
+		if err := s.notify.Vendor(ctx, tx, notifications.DeviceDeregistered, e, notifications.Body{}, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Unlinked tells the vendor, in the caller's transaction, that each of
+// the customer's endpoints of the vendor is gone: the customer unlinked it.
+func (s *Service) Unlinked(ctx context.Context, tx storage.Tx, customerID, vendorCode string, now time.Time) error {
+	es, err := tx.Endpoints(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if e.VendorCode != vendorCode {
+			continue
+		}
+		if err := s.notify.Vendor(ctx, tx, notifications.DeviceDeregistered, e, notifications.Body{}, now); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -279,10 +303,10 @@ func (s *Service) deleteEndpoints(ctx context.Context, tx storage.Tx, g storage.
 func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) error {
 	switch d.Kind {
 	case engine.NotifyLow:
-		return tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+		return s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
 			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: lowMessage(e, sl, d.Reason)})
 	case engine.PlaceOrder:
-		_, err := orders.Place(ctx, tx, s.orders.Settings(), e, sl, d, now)
+		_, err := s.orders.Place(ctx, tx, e, sl, d, now)
 		return err
 	case engine.UsedSpare:
 		return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: engine.Household(*sl),
@@ -294,7 +318,7 @@ func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endp
 
 // lowMessage tells the customer that a supply is low, and what to do next.
 func lowMessage(e *replenish.Endpoint, sl *replenish.EndpointSlot, why engine.Reason) string {
-	msg := fmt.Sprintf("%s on %s is low (%s left).", sl.Name, e.FriendlyName, orders.DescribeAmount(sl))
+	msg := fmt.Sprintf("%s on %s is low (%s left).", sl.Name, e.FriendlyName, engine.DescribeAmount(sl))
 	switch {
 	case why.Spare > 0:
 		spare := fmt.Sprintf("%g", why.Spare)
@@ -321,7 +345,7 @@ func (s *Service) PutEndpoints(ctx context.Context, vendorCode, customerID, fiel
 	}
 	now := s.now()
 	return s.store.Write(ctx, func(tx storage.Tx) error {
-		return putEndpoints(ctx, tx, vendorCode, customerID, field, es, now)
+		return s.putEndpoints(ctx, tx, vendorCode, customerID, field, es, now)
 	})
 }
 
@@ -329,7 +353,7 @@ func (s *Service) PutEndpoints(ctx context.Context, vendorCode, customerID, fiel
 // replenishment IDs they name, then stores the endpoints. A new slot is in
 // NOTIFY mode with the first product of its list in the customer's
 // marketplace.
-func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, field string, es []DiscoveredEndpoint, now time.Time) error {
+func (s *Service) putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, field string, es []DiscoveredEndpoint, now time.Time) error {
 	c, err := tx.Customer(ctx, customerID)
 	if err != nil {
 		return err
@@ -406,11 +430,21 @@ func putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, customerID, fi
 			}
 			allowed[e.ModelID] = true
 		}
+		_, err := tx.Endpoint(ctx, customerID, e.EndpointID)
+		known := err == nil
+		if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+			return err
+		}
 		if err := tx.PutEndpoint(ctx, e, now); err != nil {
 			if replenish.ErrorCode(err) == replenish.EConflict {
 				return invalid(f+".endpointId", "this customer has "+e.EndpointID+" from another vendor")
 			}
 			return err
+		}
+		if !known {
+			if err := s.notify.Vendor(ctx, tx, notifications.DeviceRegistered, e, notifications.Body{}, now); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

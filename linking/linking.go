@@ -164,7 +164,10 @@ func (s *Service) Unlink(ctx context.Context, customerID, vendorCode string) err
 		if err := tx.PutLink(ctx, l); err != nil {
 			return err
 		}
-		return tx.RevokeGrants(ctx, vendorCode, customerID, s.now())
+		if err := tx.RevokeGrants(ctx, vendorCode, customerID, s.now()); err != nil {
+			return err
+		}
+		return s.gateway.Unlinked(ctx, tx, customerID, vendorCode, s.now())
 	})
 }
 

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"replenish"
 	"replenish/engine"
 	"replenish/measure"
+	"replenish/notifications"
 	"replenish/storage"
 )
 
@@ -72,12 +72,14 @@ type Service struct {
 	set    Settings
 	client *http.Client
 	log    *slog.Logger
+	notify *notifications.Service
 }
 
 // New returns a Service on store; now is the clock, client sends the
-// webhook adapter's requests.
-func New(store storage.Store, now func() time.Time, set Settings, client *http.Client, log *slog.Logger) *Service {
-	return &Service{store: store, now: now, set: set, client: client, log: log}
+// webhook adapter's requests, notify tells customers and vendors.
+func New(store storage.Store, now func() time.Time, set Settings, client *http.Client, log *slog.Logger,
+	notify *notifications.Service) *Service {
+	return &Service{store: store, now: now, set: set, client: client, log: log, notify: notify}
 }
 
 // Settings returns the service's settings.
@@ -89,7 +91,7 @@ func (s *Service) Settings() Settings { return s.set }
 // no order can be placed: the product is not offered in the customer's
 // marketplace, or its price rose more than engine.PriceRise since the
 // customer chose it. sl.State is updated either way.
-func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoint, sl *replenish.EndpointSlot,
+func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot,
 	d engine.Decision, now time.Time) (*replenish.Order, error) {
 	c, err := tx.Customer(ctx, e.CustomerID)
 	if err != nil {
@@ -99,7 +101,7 @@ func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoi
 	if err != nil {
 		return nil, err
 	}
-	amount := DescribeAmount(sl)
+	amount := engine.DescribeAmount(sl)
 	offer, ok := p.Offers[c.Marketplace]
 	held := ""
 	switch {
@@ -113,7 +115,7 @@ func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoi
 	if held != "" {
 		// Told once, as in NOTIFY mode; choosing the product again re-arms it.
 		sl.State.Notified = true
-		return nil, tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+		return nil, s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
 			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
 			Message: fmt.Sprintf("%s on %s is low (%s left). %s", sl.Name, e.FriendlyName, amount, held)})
 	}
@@ -130,7 +132,7 @@ func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoi
 	json.Unmarshal(raw, &reason)
 	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
 	reason["mode"] = sl.Mode
-	cancelBy := now.Add(set.CancelWindow)
+	cancelBy := now.Add(s.set.CancelWindow)
 	o := replenish.Order{
 		OrderID: replenish.NewID("ord-", 20), CustomerID: e.CustomerID, VendorCode: e.VendorCode,
 		EndpointID: e.EndpointID, SlotID: sl.SlotID, SlotKey: sl.ID, ProductID: p.ProductID, Quantity: 1,
@@ -148,25 +150,13 @@ func Place(ctx context.Context, tx storage.Tx, set Settings, e *replenish.Endpoi
 	if o.Test {
 		test = " (test order)"
 	}
-	return &o, tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
+	if err := s.notify.Order(ctx, tx, notifications.OrderPlaced, *e, o, o.Steps[0]); err != nil {
+		return nil, err
+	}
+	return &o, s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
 		EndpointID: e.EndpointID, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
 		Message: fmt.Sprintf("Ordered %d × %s for %s on %s at %s %s%s, because it is low (%s left). You can cancel until %s.",
 			o.Quantity, offer.Title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, amount, cancelBy.Format("2006-01-02 15:04 MST"))})
-}
-
-// DescribeAmount tells a slot's amount as a person reads it.
-func DescribeAmount(sl *replenish.EndpointSlot) string {
-	a := sl.State.Amount
-	switch sl.Measurement.Type {
-	case measure.Percentage:
-		return fmt.Sprintf("%g%%", math.Round(a*10)/10)
-	case measure.Count:
-		return fmt.Sprintf("%g", a)
-	}
-	if v, err := measure.FromBase(sl.Measurement.Type, a, sl.Measurement.Unit); err == nil {
-		return fmt.Sprintf("%.3g %s", v, measure.UnitName(sl.Measurement.Unit))
-	}
-	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
 }
 
 // Which actors may move an order from which states to which (Dash's
@@ -274,9 +264,10 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 	}
 	feed := replenish.FeedEntry{CustomerID: o.CustomerID, EndpointID: o.EndpointID, SlotID: o.SlotID,
 		OrderID: o.OrderID, CreatedAt: step.At}
+	vendorType := ""
 	switch step.Status {
 	case replenish.OrderShipped:
-		feed.Type = replenish.FeedOrderShipped
+		feed.Type, vendorType = replenish.FeedOrderShipped, notifications.ItemShipped
 		feed.Message = fmt.Sprintf("Your order of %s for %s on %s has shipped.", o.ProductID, name, device)
 		if o.TrackingReference != "" {
 			feed.Message += " Tracking: " + o.TrackingReference + "."
@@ -287,7 +278,7 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 			}
 		}
 	case replenish.OrderDelivered:
-		feed.Type = replenish.FeedOrderDelivered
+		feed.Type, vendorType = replenish.FeedOrderDelivered, notifications.ItemDelivered
 		feed.Message = fmt.Sprintf("Your order of %s for %s on %s was delivered.", o.ProductID, name, device)
 		if sl != nil && sl.State.OpenOrderID == o.OrderID {
 			if err := tx.SetSlotState(ctx, sl.ID, engine.Delivered(*sl)); err != nil {
@@ -295,7 +286,7 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 			}
 		}
 	case replenish.OrderCancelled:
-		feed.Type = replenish.FeedOrderCancelled
+		feed.Type, vendorType = replenish.FeedOrderCancelled, notifications.OrderCancelled
 		feed.Message = fmt.Sprintf("The order of %s for %s on %s was cancelled: %s.", o.ProductID, name, device, step.Reason)
 		if sl != nil && sl.State.OpenOrderID == o.OrderID {
 			byCustomer := step.Actor == replenish.ActorCustomer && o.Reason["mode"] == replenish.ModeAuto
@@ -310,7 +301,10 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 			}
 		}
 	}
-	return tx.InsertFeed(ctx, feed)
+	if err := s.notify.Order(ctx, tx, vendorType, e, o, step); err != nil {
+		return err
+	}
+	return s.notify.Customer(ctx, tx, feed)
 }
 
 // receive raises a slot's household inventory by the pack an order

@@ -18,6 +18,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage/sqldb"
 	"replenish/users"
@@ -63,12 +64,14 @@ func newService(t *testing.T) (*Client, *orders.Service, *testClock) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	client := &http.Client{Timeout: 10 * time.Second}
-	ord := orders.New(store, clk.Now, orders.DefaultSettings(), client, log)
-	gw := gateway.New(store, clk.Now, ord)
 	hs := httptest.NewUnstartedServer(nil)
-	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Orders: ord, Gateway: gw,
-		Linking: linking.New(store, gw, client, log, clk.Now, "http://"+hs.Listener.Addr().String()),
-		Users:   users.New(store, clk.Now), Log: log}
+	baseURL := "http://" + hs.Listener.Addr().String()
+	ntf := notifications.New(store, clk.Now, client, log, baseURL)
+	ord := orders.New(store, clk.Now, orders.DefaultSettings(), client, log, ntf)
+	gw := gateway.New(store, clk.Now, ord, ntf)
+	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
+		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
+		Users: users.New(store, clk.Now), Log: log}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

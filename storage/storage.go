@@ -167,6 +167,7 @@ type Tx interface {
 
 	Orders
 	History
+	Notifications
 
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error

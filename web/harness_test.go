@@ -17,6 +17,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage/sqldb"
 	"replenish/users"
@@ -26,13 +27,14 @@ import (
 // env is a real Replenish over HTTP on a free port, on a SQLite file of
 // the test's own, with a clock the test moves.
 type env struct {
-	t           *testing.T
-	URL         string
-	Store       *sqldb.DB
-	OperatorKey string
-	Server      *web.Server
-	Orders      *orders.Service
-	clock       *clock
+	t             *testing.T
+	URL           string
+	Store         *sqldb.DB
+	OperatorKey   string
+	Server        *web.Server
+	Orders        *orders.Service
+	Notifications *notifications.Service
+	clock         *clock
 }
 
 // orderSettings are the order rules of newEnv: Dash's windows, and a
@@ -90,19 +92,22 @@ func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ord := orders.New(store, clk.Now, settings, &http.Client{Timeout: 5 * time.Second}, log)
-	gw := gateway.New(store, clk.Now, ord)
 	// The server listens before the service is built: its URL is the
 	// base URL that vendors redirect customers back to.
 	hs := httptest.NewUnstartedServer(nil)
 	baseURL := "http://" + hs.Listener.Addr().String()
-	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now), Orders: ord, Gateway: gw,
-		Linking: linking.New(store, gw, &http.Client{Timeout: 5 * time.Second}, log, clk.Now, baseURL),
+	client := &http.Client{Timeout: 5 * time.Second}
+	ntf := notifications.New(store, clk.Now, client, log, baseURL)
+	ord := orders.New(store, clk.Now, settings, client, log, ntf)
+	gw := gateway.New(store, clk.Now, ord, ntf)
+	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
+		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users:   users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk, Orders: ord}
+	return &env{t: t, URL: hs.URL, Store: store, OperatorKey: testOperatorKey, Server: srv, clock: clk, Orders: ord,
+		Notifications: ntf}
 }
 
 // do sends body (JSON-encoded unless it is []byte) with key as bearer and

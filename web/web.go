@@ -23,6 +23,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage"
 	"replenish/users"
@@ -37,6 +38,8 @@ type Server struct {
 	Console   *console.Service
 	Customers *customers.Service
 	Orders    *orders.Service
+	// Notifications are the outbox, the customers' settings and the feed.
+	Notifications *notifications.Service
 	// FulfilmentKey is the API key of the commerce system behind the
 	// webhook fulfilment adapter ("" for none).
 	FulfilmentKey string

@@ -18,6 +18,7 @@ import (
 
 	"replenish/bench"
 	"replenish/gateway"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage"
 	"replenish/storage/sqldb"
@@ -138,7 +139,9 @@ func BenchmarkAccept(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	gw := gateway.New(store, time.Now, orders.New(store, time.Now, orders.DefaultSettings(), nil, slog.New(slog.DiscardHandler)))
+	log := slog.New(slog.DiscardHandler)
+	ntf := notifications.New(store, time.Now, nil, log, "http://replenish.bench.example")
+	gw := gateway.New(store, time.Now, orders.New(store, time.Now, orders.DefaultSettings(), nil, log, ntf), ntf)
 
 	var seq atomic.Int64
 	send := func(n int64) error {
@@ -218,7 +221,9 @@ func benchOrders(b *testing.B, n int) (*sqldb.DB, *orders.Service) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { store.Close() })
-	return store, orders.New(store, time.Now, orders.DefaultSettings(), nil, slog.New(slog.DiscardHandler))
+	log := slog.New(slog.DiscardHandler)
+	ntf := notifications.New(store, time.Now, nil, log, "http://replenish.bench.example")
+	return store, orders.New(store, time.Now, orders.DefaultSettings(), nil, log, ntf)
 }
 
 // BenchmarkOrderRelease measures the release timer: b.N orders are due,

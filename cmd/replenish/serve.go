@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"replenish"
@@ -18,6 +19,8 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/mail"
+	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage/sqldb"
 	"replenish/users"
@@ -49,6 +52,9 @@ type config struct {
 	// OrderTick is how often the order timers look for due work.
 	Orders    orders.Settings
 	OrderTick time.Duration
+	// SMTP is the server customer e-mail goes through; with no address,
+	// e-mails are kept for the operator to read.
+	SMTP mail.Config
 }
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
@@ -79,6 +85,11 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.Orders.Fulfilment.Key, "fulfilment-key", "",
 		"the `key` that signs the webhook adapter's requests and that the commerce system reports back with (prefer REPLENISH_FULFILMENT_KEY_FILE)")
 	fs.DurationVar(&c.OrderTick, "order-tick", time.Second, "how often the order timers look for due orders (`duration`)")
+	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "the SMTP server for customer e-mail (`host:port`; none: e-mails are kept for the operator to read)")
+	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "the SMTP `user` name (none: no AUTH)")
+	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
+	fs.StringVar(&c.SMTP.From, "smtp-from", "", "the From `address` of customer e-mail")
+	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "how to secure the SMTP connection (`mode`): starttls, tls, or none for a local relay")
 }
 
 func (c *config) validate() error {
@@ -132,6 +143,13 @@ func (c *config) validate() error {
 	}
 	if k := c.Orders.Fulfilment.Key; k != "" && len(k) < 16 {
 		return errors.New("--fulfilment-key: at least 16 characters")
+	}
+	if c.SMTP.Addr != "" {
+		if err := c.SMTP.Validate(); err != nil {
+			return err
+		}
+	} else if c.SMTP.From != "" || c.SMTP.Username != "" {
+		return errors.New("--smtp-addr: the SMTP server is required with --smtp-from or --smtp-username")
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("--addr: %w", err)
@@ -203,11 +221,19 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// A vendor's cloud gets 10 seconds per directive or token request: it
 	// never keeps a customer waiting for long; so does the commerce system.
 	vendors := &http.Client{Timeout: 10 * time.Second}
-	ord := orders.New(store, now, cfg.Orders, vendors, log)
-	gw := gateway.New(store, now, ord)
+	ntf := notifications.New(store, now, vendors, log, baseURL)
+	if cfg.SMTP.Addr != "" {
+		smtp, err := mail.NewSMTP(cfg.SMTP)
+		if err != nil {
+			return err
+		}
+		ntf.SendMailWith(smtp)
+	}
+	ord := orders.New(store, now, cfg.Orders, vendors, log, ntf)
+	gw := gateway.New(store, now, ord, ntf)
 	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
 	srv := &web.Server{
-		Store: store, Console: con, Customers: customers.New(store, now), Orders: ord, Gateway: gw,
+		Store: store, Console: con, Customers: customers.New(store, now, ntf), Orders: ord, Notifications: ntf, Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
 		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
@@ -225,7 +251,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// service was down is done at once.
 	timersCtx, stopTimers := context.WithCancel(context.Background())
 	timersDone := make(chan struct{})
-	go func() { defer close(timersDone); ord.Run(timersCtx, cfg.OrderTick) }()
+	go func() {
+		defer close(timersDone)
+		var wg sync.WaitGroup
+		wg.Go(func() { ntf.Run(timersCtx, time.Second) })
+		ord.Run(timersCtx, cfg.OrderTick)
+		wg.Wait()
+	}()
 	defer func() { stopTimers(); <-timersDone }()
 	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", cfg.DB, "version", versionString())
 	if ready != nil {

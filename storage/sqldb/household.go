@@ -311,7 +311,8 @@ func (t *tx) InsertFeed(ctx context.Context, f replenish.FeedEntry) error {
 }
 
 func (t *tx) Feed(ctx context.Context, customerID string, limit int) ([]replenish.FeedEntry, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, customer_id, type, endpoint_id, slot_id, order_id, message, created_at
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, customer_id, type, endpoint_id, slot_id, order_id, message, created_at,
+			read_at IS NOT NULL
 		FROM feed WHERE customer_id = ? ORDER BY id DESC LIMIT ?`, customerID, limit)
 	if err != nil {
 		return nil, err
@@ -319,7 +320,7 @@ func (t *tx) Feed(ctx context.Context, customerID string, limit int) ([]replenis
 	return collect(rows, func(s interface{ Scan(...any) error }) (replenish.FeedEntry, error) {
 		var f replenish.FeedEntry
 		var created sql.NullInt64
-		err := s.Scan(&f.ID, &f.CustomerID, &f.Type, &f.EndpointID, &f.SlotID, &f.OrderID, &f.Message, &created)
+		err := s.Scan(&f.ID, &f.CustomerID, &f.Type, &f.EndpointID, &f.SlotID, &f.OrderID, &f.Message, &created, &f.Read)
 		f.CreatedAt = fromMicros(created)
 		return f, err
 	})

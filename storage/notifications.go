@@ -1,0 +1,94 @@
+package storage
+
+import (
+	"context"
+	"time"
+
+	"replenish"
+)
+
+// Notifications is the outbox's part of a transaction: every notification
+// is written in the transaction of what caused it, and a worker delivers
+// it later; and what each customer chose to hear.
+type Notifications interface {
+	// InsertNotification queues a notification.
+	InsertNotification(ctx context.Context, n Notification) error
+	// Notification returns one notification.
+	Notification(ctx context.Context, id string) (Notification, error)
+	// DueNotifications returns up to limit queued notifications due at now,
+	// oldest due first, and in the order they were written when due at
+	// the same time.
+	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	// SetNotification records a delivery attempt: status, attempts, when
+	// to try next (zero: never), the last error, when it was delivered.
+	SetNotification(ctx context.Context, n Notification) error
+	// ListNotifications returns the notifications f selects, newest first.
+	ListNotifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
+
+	// NotificationSettings returns a customer's settings; a customer who
+	// never set them has the defaults (e-mail and feed, every type).
+	NotificationSettings(ctx context.Context, customerID string) (replenish.NotificationSettings, error)
+	// PutNotificationSettings stores a customer's settings with the
+	// webhook's signing secret.
+	PutNotificationSettings(ctx context.Context, customerID string, s replenish.NotificationSettings, secret string) error
+	// WebhookSecret returns the signing secret of a customer's webhook.
+	WebhookSecret(ctx context.Context, customerID string) (string, error)
+
+	// MarkFeedRead marks a customer's feed entries read: those of ids, or
+	// all when ids is empty.
+	MarkFeedRead(ctx context.Context, customerID string, ids []int64, now time.Time) error
+}
+
+// Notification channels.
+const (
+	ChannelVendor   = "vendor_webhook"   // the vendor's webhookUrl
+	ChannelCustomer = "customer_webhook" // the customer's webhookUrl
+	ChannelEmail    = "email"            // the customer's e-mail address
+)
+
+// Notification states.
+const (
+	NotificationPending   = "PENDING"   // queued, or to be tried again
+	NotificationDelivered = "DELIVERED" // the receiver took it
+	NotificationFailed    = "FAILED"    // refused for good, or not taken for 24 hours
+	NotificationKept      = "KEPT"      // an e-mail kept for the operator: no SMTP server is configured
+)
+
+// Notification is one message in the outbox, for one receiver.
+type Notification struct {
+	ID         string // the notificationId receivers deduplicate by
+	Channel    string
+	Type       string // the vendor's notificationType, or the customer's feed type
+	VendorCode string
+	CustomerID string
+	EndpointID string
+	SlotID     string
+	OrderID    string
+	// Target is where it goes: a URL or an e-mail address.
+	Target string
+	// Body is what is sent: JSON for webhooks, a rendered message for e-mail.
+	Body        []byte
+	Status      string
+	Attempts    int
+	NextAt      time.Time // zero: nothing more to try
+	LastError   string
+	CreatedAt   time.Time
+	DeliveredAt time.Time
+}
+
+// NotificationFilter selects notifications; empty fields select all.
+type NotificationFilter struct {
+	VendorCode string
+	CustomerID string
+	Channel    string
+	Status     string
+	// Before continues a list before this notification (newest first).
+	Before *NotificationCursor
+	Limit  int
+}
+
+// NotificationCursor is a position in a list of notifications.
+type NotificationCursor struct {
+	CreatedAt time.Time
+	ID        string
+}

@@ -1,0 +1,36 @@
+-- Notifications: the outbox every notification leaves through, what each
+-- customer chose to hear, and which feed entries the customer has read.
+
+CREATE TABLE notifications (
+    notification_id TEXT PRIMARY KEY,
+    channel         TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    vendor_code     TEXT NOT NULL DEFAULT '',
+    customer_id     TEXT NOT NULL DEFAULT '',
+    endpoint_id     TEXT NOT NULL DEFAULT '',
+    slot_id         TEXT NOT NULL DEFAULT '',
+    order_id        TEXT NOT NULL DEFAULT '',
+    target          TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_at         INTEGER,
+    last_error      TEXT NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    delivered_at    INTEGER
+);
+CREATE INDEX notifications_due ON notifications (next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX notifications_vendor ON notifications (vendor_code, created_at);
+CREATE INDEX notifications_customer ON notifications (customer_id, created_at);
+CREATE INDEX notifications_channel ON notifications (channel, created_at);
+
+CREATE TABLE notification_settings (
+    customer_id    TEXT PRIMARY KEY REFERENCES customers (customer_id),
+    email          INTEGER NOT NULL,
+    feed           INTEGER NOT NULL,
+    webhook_url    TEXT NOT NULL DEFAULT '',
+    webhook_secret TEXT NOT NULL DEFAULT '',
+    types          TEXT NOT NULL
+);
+
+ALTER TABLE feed ADD COLUMN read_at INTEGER;

@@ -1,0 +1,145 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"replenish"
+	"replenish/storage"
+)
+
+// The outbox, the customers' notification settings, and read feed entries.
+
+const notificationCols = `notification_id, channel, type, vendor_code, customer_id, endpoint_id, slot_id, order_id,
+	target, body, status, attempts, next_at, last_error, created_at, delivered_at`
+
+func (t *tx) InsertNotification(ctx context.Context, n storage.Notification) error {
+	_, err := t.exec(ctx, "notification", `INSERT INTO notifications (`+notificationCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		n.ID, n.Channel, n.Type, n.VendorCode, n.CustomerID, n.EndpointID, n.SlotID, n.OrderID, n.Target, n.Body,
+		n.Status, n.Attempts, micros(n.NextAt), n.LastError, micros(n.CreatedAt), micros(n.DeliveredAt))
+	return err
+}
+
+func scanNotification(s interface{ Scan(...any) error }) (storage.Notification, error) {
+	var n storage.Notification
+	var next, created, delivered sql.NullInt64
+	err := s.Scan(&n.ID, &n.Channel, &n.Type, &n.VendorCode, &n.CustomerID, &n.EndpointID, &n.SlotID, &n.OrderID,
+		&n.Target, &n.Body, &n.Status, &n.Attempts, &next, &n.LastError, &created, &delivered)
+	n.NextAt, n.CreatedAt, n.DeliveredAt = fromMicros(next), fromMicros(created), fromMicros(delivered)
+	return n, err
+}
+
+func (t *tx) Notification(ctx context.Context, id string) (storage.Notification, error) {
+	n, err := scanNotification(t.tx.QueryRowContext(ctx, `SELECT `+notificationCols+` FROM notifications
+		WHERE notification_id = ?`, id))
+	if err != nil {
+		return n, notFound(err, "notification "+id)
+	}
+	return n, nil
+}
+
+func (t *tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]storage.Notification, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+notificationCols+` FROM notifications
+		WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, rowid LIMIT ?`, micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanNotification)
+}
+
+func (t *tx) SetNotification(ctx context.Context, n storage.Notification) error {
+	res, err := t.exec(ctx, "notification", `UPDATE notifications SET status = ?, attempts = ?, next_at = ?,
+			last_error = ?, delivered_at = ?
+		WHERE notification_id = ?`, n.Status, n.Attempts, micros(n.NextAt), n.LastError, micros(n.DeliveredAt), n.ID)
+	return mustAffect(res, err, "notification "+n.ID)
+}
+
+func (t *tx) ListNotifications(ctx context.Context, f storage.NotificationFilter) ([]storage.Notification, error) {
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, v string }{{"vendor_code", f.VendorCode}, {"customer_id", f.CustomerID},
+		{"channel", f.Channel}, {"status", f.Status}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	if f.Before != nil {
+		where = append(where, "(created_at < ? OR (created_at = ? AND notification_id > ?))")
+		args = append(args, micros(f.Before.CreatedAt), micros(f.Before.CreatedAt), f.Before.ID)
+	}
+	q := `SELECT ` + notificationCols + ` FROM notifications`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, notification_id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := t.tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanNotification)
+}
+
+func (t *tx) NotificationSettings(ctx context.Context, customerID string) (replenish.NotificationSettings, error) {
+	var s replenish.NotificationSettings
+	var types string
+	err := t.tx.QueryRowContext(ctx, `SELECT email, feed, webhook_url, types FROM notification_settings
+		WHERE customer_id = ?`, customerID).Scan(&s.Email, &s.Feed, &s.WebhookURL, &types)
+	if err == sql.ErrNoRows {
+		return replenish.DefaultNotificationSettings(), nil
+	}
+	if err != nil {
+		return s, err
+	}
+	if err := json.Unmarshal([]byte(types), &s.Types); err != nil {
+		return s, fmt.Errorf("notification settings of %s: %w", customerID, err)
+	}
+	return s, nil
+}
+
+func (t *tx) PutNotificationSettings(ctx context.Context, customerID string, s replenish.NotificationSettings, secret string) error {
+	types, err := json.Marshal(s.Types)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, "notification settings", `INSERT INTO notification_settings
+			(customer_id, email, feed, webhook_url, webhook_secret, types)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email, feed = excluded.feed,
+			webhook_url = excluded.webhook_url, webhook_secret = excluded.webhook_secret, types = excluded.types`,
+		customerID, boolInt(s.Email), boolInt(s.Feed), s.WebhookURL, secret, string(types))
+	return err
+}
+
+func (t *tx) WebhookSecret(ctx context.Context, customerID string) (string, error) {
+	var secret string
+	err := t.tx.QueryRowContext(ctx, `SELECT webhook_secret FROM notification_settings WHERE customer_id = ?`,
+		customerID).Scan(&secret)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return secret, err
+}
+
+func (t *tx) MarkFeedRead(ctx context.Context, customerID string, ids []int64, now time.Time) error {
+	if len(ids) == 0 {
+		_, err := t.exec(ctx, "feed", `UPDATE feed SET read_at = ? WHERE customer_id = ? AND read_at IS NULL`,
+			micros(now), customerID)
+		return err
+	}
+	args := []any{micros(now), customerID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	_, err := t.exec(ctx, "feed", `UPDATE feed SET read_at = ? WHERE customer_id = ? AND read_at IS NULL
+		AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
+	return err
+}

@@ -1,0 +1,129 @@
+package storagetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"replenish"
+	"replenish/storage"
+)
+
+func testNotifications(t *testing.T, s storage.Store) {
+	seed(t, s)
+	n := func(id, vendor string, at time.Time) storage.Notification {
+		return storage.Notification{ID: id, Channel: storage.ChannelVendor, Type: "OrderPlacedNotification",
+			VendorCode: vendor, CustomerID: cust1, EndpointID: "dev-1", SlotID: slotID, OrderID: "o-1",
+			Target: "https://acme.example/hook", Body: []byte(`{"a":1}`), Status: storage.NotificationPending,
+			NextAt: at, CreatedAt: at}
+	}
+	n1, n2 := n("n-1", vendorA, t0), n("n-2", vendorB, t1)
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return first(tx.InsertNotification(ctx, n1), tx.InsertNotification(ctx, n2))
+	})
+	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertNotification(ctx, n1) })
+	wantCode(t, err, replenish.EConflict, "the same notification ID twice")
+	due := func(at time.Time) []string {
+		t.Helper()
+		var ids []string
+		read(t, s, func(ctx context.Context, tx storage.Tx) error {
+			ns, err := tx.DueNotifications(ctx, at, 10)
+			for _, n := range ns {
+				ids = append(ids, n.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	wantEqual(t, "due at t0", due(t0), []string{"n-1"})
+	wantEqual(t, "due at t1", due(t1), []string{"n-1", "n-2"})
+	n1.Status, n1.Attempts, n1.NextAt, n1.DeliveredAt = storage.NotificationDelivered, 1, time.Time{}, t1
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetNotification(ctx, n1) })
+	wantEqual(t, "due once delivered", due(t1.Add(time.Hour)), []string{"n-2"})
+	var got storage.Notification
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { got, err = tx.Notification(ctx, "n-1"); return err })
+	wantEqual(t, "Notification", got, n1)
+	list := func(f storage.NotificationFilter) []string {
+		t.Helper()
+		var ids []string
+		read(t, s, func(ctx context.Context, tx storage.Tx) error {
+			ns, err := tx.ListNotifications(ctx, f)
+			for _, n := range ns {
+				ids = append(ids, n.ID)
+			}
+			return err
+		})
+		return ids
+	}
+	wantEqual(t, "all, newest first", list(storage.NotificationFilter{}), []string{"n-2", "n-1"})
+	wantEqual(t, "a vendor's", list(storage.NotificationFilter{VendorCode: vendorA}), []string{"n-1"})
+	wantEqual(t, "by status", list(storage.NotificationFilter{Status: storage.NotificationPending}), []string{"n-2"})
+	wantEqual(t, "a page", list(storage.NotificationFilter{Limit: 1}), []string{"n-2"})
+	wantEqual(t, "after the page", list(storage.NotificationFilter{Before: &storage.NotificationCursor{CreatedAt: t1, ID: "n-2"}}), []string{"n-1"})
+	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetNotification(ctx, n("n-9", vendorA, t0)) })
+	wantCode(t, err, replenish.ENotFound, "SetNotification of an unknown one")
+}
+
+func testNotificationSettings(t *testing.T, s storage.Store) {
+	seed(t, s)
+	var got replenish.NotificationSettings
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { got, err = tx.NotificationSettings(ctx, cust1); return err })
+	wantEqual(t, "a new customer's settings", got, replenish.DefaultNotificationSettings())
+	set := replenish.DefaultNotificationSettings()
+	set.Email, set.WebhookURL, set.Types[replenish.FeedLowSupply] = false, "https://home.example/hook", false
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.PutNotificationSettings(ctx, cust1, set, "whsec_1")
+	})
+	var secret string
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+		if got, err = tx.NotificationSettings(ctx, cust1); err != nil {
+			return err
+		}
+		secret, err = tx.WebhookSecret(ctx, cust1)
+		return err
+	})
+	wantEqual(t, "settings", got, set)
+	wantEqual(t, "secret", secret, "whsec_1")
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { secret, err = tx.WebhookSecret(ctx, cust2); return err })
+	wantEqual(t, "no secret", secret, "")
+}
+
+func testFeedRead(t *testing.T, s storage.Store) {
+	seed(t, s)
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		for i := range 3 {
+			for _, c := range []string{cust1, cust2} {
+				if err := tx.InsertFeed(ctx, replenish.FeedEntry{CustomerID: c, Type: replenish.FeedLowSupply,
+					Message: "low", CreatedAt: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	reads := func(c string) []bool {
+		t.Helper()
+		var out []bool
+		read(t, s, func(ctx context.Context, tx storage.Tx) error {
+			fs, err := tx.Feed(ctx, c, 10)
+			for _, f := range fs {
+				out = append(out, f.Read)
+			}
+			return err
+		})
+		return out
+	}
+	var oldest int64
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		fs, err := tx.Feed(ctx, cust1, 10)
+		if len(fs) > 0 {
+			oldest = fs[len(fs)-1].ID
+		}
+		return err
+	})
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.MarkFeedRead(ctx, cust1, []int64{oldest}, t1) })
+	wantEqual(t, "one read", reads(cust1), []bool{false, false, true})
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.MarkFeedRead(ctx, cust1, nil, t1) })
+	wantEqual(t, "all read", reads(cust1), []bool{true, true, true})
+	wantEqual(t, "another customer's untouched", reads(cust2), []bool{false, false, false})
+}
