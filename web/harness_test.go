@@ -102,7 +102,7 @@ func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
 	gw := gateway.New(store, clk.Now, ord, ntf)
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
 		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
-		Users:   users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
+		Users: users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -41,7 +41,10 @@ func testNotifications(t *testing.T, s storage.Store) {
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetNotification(ctx, n1) })
 	wantEqual(t, "due once delivered", due(t1.Add(time.Hour)), []string{"n-2"})
 	var got storage.Notification
-	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { got, err = tx.Notification(ctx, "n-1"); return err })
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+		got, err = tx.Notification(ctx, "n-1")
+		return err
+	})
 	wantEqual(t, "Notification", got, n1)
 	list := func(f storage.NotificationFilter) []string {
 		t.Helper()
@@ -67,7 +70,10 @@ func testNotifications(t *testing.T, s storage.Store) {
 func testNotificationSettings(t *testing.T, s storage.Store) {
 	seed(t, s)
 	var got replenish.NotificationSettings
-	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { got, err = tx.NotificationSettings(ctx, cust1); return err })
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+		got, err = tx.NotificationSettings(ctx, cust1)
+		return err
+	})
 	wantEqual(t, "a new customer's settings", got, replenish.DefaultNotificationSettings())
 	set := replenish.DefaultNotificationSettings()
 	set.Email, set.WebhookURL, set.Types[replenish.FeedLowSupply] = false, "https://home.example/hook", false
@@ -84,7 +90,10 @@ func testNotificationSettings(t *testing.T, s storage.Store) {
 	})
 	wantEqual(t, "settings", got, set)
 	wantEqual(t, "secret", secret, "whsec_1")
-	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) { secret, err = tx.WebhookSecret(ctx, cust2); return err })
+	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+		secret, err = tx.WebhookSecret(ctx, cust2)
+		return err
+	})
 	wantEqual(t, "no secret", secret, "")
 }
 
@@ -121,7 +130,9 @@ func testFeedRead(t *testing.T, s storage.Store) {
 		}
 		return err
 	})
-	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.MarkFeedRead(ctx, cust1, []int64{oldest}, t1) })
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.MarkFeedRead(ctx, cust1, []int64{oldest}, t1)
+	})
 	wantEqual(t, "one read", reads(cust1), []bool{false, false, true})
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.MarkFeedRead(ctx, cust1, nil, t1) })
 	wantEqual(t, "all read", reads(cust1), []bool{true, true, true})
