@@ -70,36 +70,40 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 			return delivered, nil
 		}
 		// Receivers are independent: each gets a goroutine of its own,
-		// which sends it its notifications in the order they were written;
-		// the outcomes are recorded together.
-		results := make([]storage.Notification, len(due))
-		byTarget := map[string][]int{}
-		for i, n := range due {
-			byTarget[n.Target] = append(byTarget[n.Target], i)
+		// which sends it its notifications in the order they were
+		// written, and records each outcome as soon as it has it, so that
+		// a crash re-sends at most the one in flight per receiver.
+		byTarget := map[string][]storage.Notification{}
+		for _, n := range due {
+			byTarget[n.Target] = append(byTarget[n.Target], n)
 		}
-		var wg sync.WaitGroup
-		for _, is := range byTarget {
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			firstErr error
+		)
+		for _, ns := range byTarget {
 			wg.Go(func() {
-				for _, i := range is {
-					results[i] = s.attempt(ctx, due[i])
+				for _, n := range ns {
+					n = s.attempt(ctx, n)
+					err := s.store.Write(ctx, func(tx storage.Tx) error { return tx.SetNotification(ctx, n) })
+					mu.Lock()
+					if err != nil && firstErr == nil {
+						firstErr = err
+					}
+					if err == nil && n.Status == storage.NotificationDelivered {
+						delivered++
+					}
+					mu.Unlock()
+					if err != nil {
+						return
+					}
 				}
 			})
 		}
 		wg.Wait()
-		if err := s.store.Write(ctx, func(tx storage.Tx) error {
-			for _, n := range results {
-				if err := tx.SetNotification(ctx, n); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return delivered, err
-		}
-		for _, n := range results {
-			if n.Status == storage.NotificationDelivered {
-				delivered++
-			}
+		if firstErr != nil {
+			return delivered, firstErr
 		}
 		if len(due) < Batch || ctx.Err() != nil {
 			return delivered, ctx.Err()
