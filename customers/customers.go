@@ -22,13 +22,20 @@ type Service struct {
 	notify *notifications.Service
 	asker  StateAsker
 	after  time.Duration
+	// silentAfter is how long a slot may stay silent before it is shown
+	// as not reporting.
+	silentAfter time.Duration
 }
 
 // New returns a Service on store; now is the clock, notify tells vendors
 // of their customers' changes.
 func New(store storage.Store, now func() time.Time, notify *notifications.Service) *Service {
-	return &Service{store: store, now: now, notify: notify}
+	return &Service{store: store, now: now, notify: notify, silentAfter: engine.StaleAfter}
 }
+
+// NotReportingAfter sets how long a slot may stay silent before it is
+// shown as not reporting (engine.StaleAfter by default).
+func (s *Service) NotReportingAfter(d time.Duration) { s.silentAfter = d }
 
 // StateAsker asks a vendor's cloud, in the background and without
 // blocking, to report the current state of a customer's endpoint.
@@ -135,7 +142,7 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 	v := Endpoint{EndpointID: e.EndpointID, VendorCode: e.VendorCode, ModelID: e.ModelID,
 		FriendlyName: e.FriendlyName, Slots: []Slot{}}
 	for _, sl := range e.Slots {
-		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now),
+		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now, s.silentAfter),
 			Mode: sl.Mode, ProductID: sl.ProductID, Products: productList(m, sl.SlotID, mp), OpenOrderID: sl.State.OpenOrderID}
 		// A USAGE slot's amount is the household inventory, known (zero
 		// at first) before the device reports any usage.

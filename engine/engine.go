@@ -361,12 +361,13 @@ func isRefill(capacity, prev, next float64) bool {
 	return next >= capacity || rise > RefillShare*capacity
 }
 
-// Status is what the customer sees of a slot at time now.
-func Status(s replenish.EndpointSlot, now time.Time) string {
+// Status is what the customer sees of a slot at time now; a slot silent
+// for longer than silentAfter is not reporting.
+func Status(s replenish.EndpointSlot, now time.Time, silentAfter time.Duration) string {
 	switch {
 	case s.State.LastSampleAt.IsZero():
 		return replenish.StatusUnknown
-	case now.Sub(s.State.LastSampleAt) > StaleAfter:
+	case now.Sub(s.State.LastSampleAt) > silentAfter:
 		return replenish.StatusNotReporting
 	case s.State.LowCount >= LowReadings:
 		return replenish.StatusLow

@@ -301,7 +301,7 @@ func TestStatus(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := pct(replenish.ModeNotify)
 			s.State = tc.state
-			if got := engine.Status(s, now); got != tc.want {
+			if got := engine.Status(s, now, engine.StaleAfter); got != tc.want {
 				t.Errorf("Status = %s, want %s", got, tc.want)
 			}
 		})
@@ -311,17 +311,17 @@ func TestStatus(t *testing.T) {
 // TestStatusAfterApply checks Status on states Apply produced.
 func TestStatusAfterApply(t *testing.T) {
 	s := pct(replenish.ModeOff)
-	if got := engine.Status(s, now); got != replenish.StatusUnknown {
+	if got := engine.Status(s, now, engine.StaleAfter); got != replenish.StatusUnknown {
 		t.Fatalf("before any reading: Status = %s, want %s", got, replenish.StatusUnknown)
 	}
 	want := []string{replenish.StatusOK, replenish.StatusOK, replenish.StatusLow}
 	for i, w := range want {
 		s.State, _, _ = engine.Apply(s, engine.Reading{Amount: 10, SampleAt: now.Add(time.Duration(i-10) * time.Minute)}, now)
-		if got := engine.Status(s, now); got != w {
+		if got := engine.Status(s, now, engine.StaleAfter); got != w {
 			t.Errorf("after %d low readings: Status = %s, want %s", i+1, got, w)
 		}
 	}
-	if got := engine.Status(s, now.Add(engine.StaleAfter)); got != replenish.StatusNotReporting {
+	if got := engine.Status(s, now.Add(engine.StaleAfter), engine.StaleAfter); got != replenish.StatusNotReporting {
 		t.Errorf("72 h later: Status = %s, want %s", got, replenish.StatusNotReporting)
 	}
 }

@@ -33,16 +33,27 @@ func backoff(n int) time.Duration {
 // errPermanent marks a failure that retrying will not cure.
 var errPermanent = errors.New("refused for good")
 
-// Run delivers due notifications every interval until ctx ends. It works
-// from the outbox alone, so a restart picks up what the last process
-// left, and re-sends only what it had sent without recording it.
-func (s *Service) Run(ctx context.Context, every time.Duration) {
+// SilentEvery is how often Run looks for devices that stopped reporting.
+const SilentEvery = time.Minute
+
+// Run delivers due notifications every interval, and tells customers of
+// devices silent for silentAfter every SilentEvery, until ctx ends. It
+// works from the database alone, so a restart picks up what the last
+// process left, and re-sends only what it had sent without recording it.
+func (s *Service) Run(ctx context.Context, every, silentAfter time.Duration) {
 	if every <= 0 {
 		every = time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var lastSilent time.Time
 	for {
+		if time.Since(lastSilent) >= SilentEvery {
+			lastSilent = time.Now()
+			if _, err := s.CheckSilent(ctx, silentAfter); err != nil && ctx.Err() == nil {
+				s.log.Error("devices not reporting", "err", err)
+			}
+		}
 		if _, err := s.Deliver(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("notifications", "err", err)
 		}

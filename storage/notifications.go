@@ -34,9 +34,23 @@ type Notifications interface {
 	// WebhookSecret returns the signing secret of a customer's webhook.
 	WebhookSecret(ctx context.Context, customerID string) (string, error)
 
+	// SilentEndpoints returns up to limit endpoints whose newest reading
+	// of any slot is older than before, and whose customer was not told
+	// of it since that reading: IDs and their newest reading's time.
+	SilentEndpoints(ctx context.Context, before time.Time, limit int) ([]SilentEndpoint, error)
+	// MarkSilentTold records that the customer was told at time at that
+	// the endpoint stopped reporting.
+	MarkSilentTold(ctx context.Context, customerID, endpointID string, at time.Time) error
+
 	// MarkFeedRead marks a customer's feed entries read: those of ids, or
 	// all when ids is empty.
 	MarkFeedRead(ctx context.Context, customerID string, ids []int64, now time.Time) error
+}
+
+// SilentEndpoint is an endpoint that stopped reporting.
+type SilentEndpoint struct {
+	CustomerID, EndpointID string
+	Newest                 time.Time // its newest reading
 }
 
 // Notification channels.

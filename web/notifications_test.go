@@ -290,3 +290,43 @@ func TestCustomerChannels(t *testing.T) {
 		t.Fatalf("not marked read: %+v", f[0])
 	}
 }
+
+// TestNotReporting: a device silent for the window is told of once, and
+// again only after it reported since.
+func TestNotReporting(t *testing.T) {
+	w := gwLinked(t)
+	e := w.e
+	silent := func() int {
+		t.Helper()
+		n, err := e.Notifications.CheckSilent(context.Background(), 72*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	gwAccepted(t, e, w.tok.AccessToken, w.black("80"))
+	e.clock.Advance(71 * time.Hour)
+	if n := silent(); n != 0 {
+		t.Fatalf("told of a device silent for 71 hours")
+	}
+	e.clock.Advance(2 * time.Hour)
+	if n, again := silent(), silent(); n != 1 || again != 0 {
+		t.Fatalf("told %d then %d times, want once", n, again)
+	}
+	f := w.feed(t)
+	if len(f) != 1 || f[0].Type != replenish.FeedNotReporting || f[0].EndpointID != w.ep || !strings.Contains(f[0].Message, "GW printer") {
+		t.Fatalf("feed %+v, want one NOT_REPORTING for the printer", f)
+	}
+	if sl := gwSlot(t, e, w.c, w.ep, "SLOT01"); sl.Status != replenish.StatusNotReporting {
+		t.Fatalf("slot status %s", sl.Status)
+	}
+	w.refresh(t)
+	gwAccepted(t, e, w.tok.AccessToken, w.black("79"))
+	if n := silent(); n != 0 {
+		t.Fatalf("told of a device that reported again")
+	}
+	e.clock.Advance(73 * time.Hour)
+	if n := silent(); n != 1 {
+		t.Fatalf("a second silence was told %d times", n)
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"replenish"
 	"replenish/bench"
 	"replenish/console"
-	"replenish/orders"
 	"replenish/simulator"
 	"replenish/storage"
 	"replenish/storage/sqldb"
@@ -101,8 +100,8 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 	served := make(chan error, 1)
 	go func() {
 		// No rate limit: the bench measures the gateway, not its throttle.
-		c := config{Addr: "127.0.0.1:0", DB: cfg.DB, LogLevel: slog.LevelWarn, GatewayRate: 0,
-			Orders: orders.DefaultSettings(), OrderTick: time.Second}
+		c := defaults(cfg.DB)
+		c.LogLevel, c.GatewayRate = slog.LevelWarn, 0
 		served <- serve(ctx, c, log, io.Discard,
 			func(baseURL, _ string) { ready <- baseURL })
 	}()

@@ -102,7 +102,8 @@ func benchSetup(b *testing.B, path string) bench.Fleet {
 	ready := make(chan string, 1)
 	served := make(chan error, 1)
 	go func() {
-		c := config{Addr: "127.0.0.1:0", DB: path, LogLevel: slog.LevelWarn, Orders: orders.DefaultSettings(), OrderTick: time.Second}
+		c := defaults(path)
+		c.LogLevel = slog.LevelWarn
 		served <- serve(srvCtx, c, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
 	}()
 	var fleet bench.Fleet

@@ -17,6 +17,7 @@ import (
 	"replenish"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/engine"
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/mail"
@@ -52,6 +53,9 @@ type config struct {
 	// OrderTick is how often the order timers look for due work.
 	Orders    orders.Settings
 	OrderTick time.Duration
+	// NotReportingAfter is how long a device may stay silent before its
+	// customer is told and its slots show NOT_REPORTING.
+	NotReportingAfter time.Duration
 	// SMTP is the server customer e-mail goes through; with no address,
 	// e-mails are kept for the operator to read.
 	SMTP mail.Config
@@ -85,11 +89,23 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.Orders.Fulfilment.Key, "fulfilment-key", "",
 		"the `key` that signs the webhook adapter's requests and that the commerce system reports back with (prefer REPLENISH_FULFILMENT_KEY_FILE)")
 	fs.DurationVar(&c.OrderTick, "order-tick", time.Second, "how often the order timers look for due orders (`duration`)")
+	fs.DurationVar(&c.NotReportingAfter, "not-reporting-after", engine.StaleAfter,
+		"how long a device may send no reading before its customer is told it stopped reporting (`duration`)")
 	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "the SMTP server for customer e-mail (`host:port`; none: e-mails are kept for the operator to read)")
 	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "the SMTP `user` name (none: no AUTH)")
 	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
 	fs.StringVar(&c.SMTP.From, "smtp-from", "", "the From `address` of customer e-mail")
 	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "how to secure the SMTP connection (`mode`): starttls, tls, or none for a local relay")
+}
+
+// defaults is the configuration the flags give when none is set, on the
+// database db and a free port: for the commands that start a service of
+// their own (bench) and for tests.
+func defaults(db string) config {
+	var c config
+	c.flags(flag.NewFlagSet("defaults", flag.ContinueOnError), db)
+	c.Addr = "127.0.0.1:0"
+	return c
 }
 
 func (c *config) validate() error {
@@ -118,7 +134,8 @@ func (c *config) validate() error {
 		flag string
 		v    time.Duration
 	}{{"--cancel-window", c.Orders.CancelWindow}, {"--unresolved-after", c.Orders.UnresolvedAfter},
-		{"--cancel-cooldown", c.Orders.CancelCooldown}, {"--order-tick", c.OrderTick}} {
+		{"--cancel-cooldown", c.Orders.CancelCooldown}, {"--order-tick", c.OrderTick},
+		{"--not-reporting-after", c.NotReportingAfter}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: a positive duration such as 24h or 90s", d.flag)
 		}
@@ -237,6 +254,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
 		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
+	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
@@ -254,7 +272,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	go func() {
 		defer close(timersDone)
 		var wg sync.WaitGroup
-		wg.Go(func() { ntf.Run(timersCtx, time.Second) })
+		wg.Go(func() { ntf.Run(timersCtx, time.Second, cfg.NotReportingAfter) })
 		ord.Run(timersCtx, cfg.OrderTick)
 		wg.Wait()
 	}()

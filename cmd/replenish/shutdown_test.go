@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"replenish"
-	"replenish/orders"
 	"replenish/simulator"
 	"replenish/storage"
 	"replenish/storage/sqldb"
@@ -31,8 +30,8 @@ func TestShutdownKeepsAcknowledgedEvents(t *testing.T) {
 	const key = "rk_op_shutdown_test_key"
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	cfg := config{Addr: "127.0.0.1:0", DB: db, OperatorKey: key, LogLevel: slog.LevelError, Orders: orders.DefaultSettings(),
-		OrderTick: time.Second}
+	cfg := defaults(db)
+	cfg.OperatorKey, cfg.LogLevel = key, slog.LevelError
 	go func() {
 		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
 	}()

@@ -143,3 +143,28 @@ func (t *tx) MarkFeedRead(ctx context.Context, customerID string, ids []int64, n
 		AND id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, args...)
 	return err
 }
+
+func (t *tx) SilentEndpoints(ctx context.Context, before time.Time, limit int) ([]storage.SilentEndpoint, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT e.customer_id, e.endpoint_id, max(s.last_sample_at) AS newest
+		FROM endpoints e JOIN endpoint_slots s ON s.endpoint = e.id
+		WHERE e.deleted_at IS NULL
+		GROUP BY e.id
+		HAVING newest IS NOT NULL AND newest < ? AND (e.silent_told_at IS NULL OR e.silent_told_at <= newest)
+		ORDER BY newest LIMIT ?`, micros(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(s interface{ Scan(...any) error }) (storage.SilentEndpoint, error) {
+		var e storage.SilentEndpoint
+		var newest sql.NullInt64
+		err := s.Scan(&e.CustomerID, &e.EndpointID, &newest)
+		e.Newest = fromMicros(newest)
+		return e, err
+	})
+}
+
+func (t *tx) MarkSilentTold(ctx context.Context, customerID, endpointID string, at time.Time) error {
+	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET silent_told_at = ? WHERE customer_id = ? AND endpoint_id = ?`,
+		micros(at), customerID, endpointID)
+	return mustAffect(res, err, "endpoint "+endpointID)
+}

@@ -34,3 +34,7 @@ CREATE TABLE notification_settings (
 );
 
 ALTER TABLE feed ADD COLUMN read_at INTEGER;
+
+-- When the customer was last told that a device stopped reporting; told
+-- again only after it reported since.
+ALTER TABLE endpoints ADD COLUMN silent_told_at INTEGER;
