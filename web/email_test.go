@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"replenish"
 	"replenish/mail"
 	"replenish/notifications"
+	"replenish/orders"
 	"replenish/storage"
 )
 
@@ -178,4 +180,79 @@ func TestEmailDelivery(t *testing.T) {
 		t.Fatalf("kept e-mails: %+v", list.Items)
 	}
 	e.refused(http.StatusConflict, replenish.EConflict, "", "POST", "/api/v1/notifications/"+list.Items[0].NotificationID+"/redeliver", e.OperatorKey, nil)
+}
+
+// TestCustomerEveryType: each customer notification type reaches the feed,
+// the customer's webhook and e-mail, once each.
+func TestCustomerEveryType(t *testing.T) {
+	srv := startSMTP(t)
+	w := ordWorld(t, func(s *orders.Settings) { s.CancelWindow = time.Minute })
+	e := w.e
+	smtpc, err := mail.NewSMTP(mail.Config{Addr: srv.addr, From: "noreply@replenish.example", TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Notifications.SendMailWith(smtpc)
+	rc := newReceiver(t, e.clock.Now)
+	var set notifications.SettingsView
+	e.must(http.StatusOK, "PUT", "/api/v1/notification-settings", w.c.APIKey, map[string]any{"webhookUrl": rc.URL}, &set)
+	rc.secret = set.WebhookSecret
+
+	// A spare at home: LOW_SUPPLY; none left: an order, shipped, delivered.
+	e.must(http.StatusOK, "PUT", "/api/v1/endpoints/"+w.ep+"/slots/SLOT01/household-inventory", w.c.APIKey,
+		map[string]any{"quantity": 1, "reason": "one in the drawer"}, nil)
+	w.lowEpisode(t, "6")
+	e.must(http.StatusOK, "PUT", "/api/v1/endpoints/"+w.ep+"/slots/SLOT01/household-inventory", w.c.APIKey,
+		map[string]any{"quantity": 0, "reason": "it was empty"}, nil)
+	e.clock.Advance(time.Minute)
+	gwAccepted(t, e, w.tok.AccessToken, w.black("5"))
+	id := w.onlyOrder(t).OrderID
+	e.clock.Advance(time.Minute)
+	w.tick(t)
+	e.must(http.StatusOK, "POST", "/api/v1/orders/"+id+"/ship", e.OperatorKey, nil, nil)
+	e.must(http.StatusOK, "POST", "/api/v1/orders/"+id+"/deliver", e.OperatorKey, nil, nil)
+	// The spare goes in; the next episode's order is cancelled.
+	e.clock.Advance(time.Minute)
+	gwAccepted(t, e, w.tok.AccessToken, w.black("100"))
+	w.lowEpisode(t, "5")
+	e.must(http.StatusOK, "POST", "/api/v1/orders/"+w.orders(t)[0].OrderID+"/cancel", w.c.APIKey, nil, nil)
+	e.clock.Advance(73 * time.Hour)
+	if _, err := e.Notifications.CheckSilent(t.Context(), 72*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, e)
+	deliver(t, e)
+
+	want := []string{replenish.FeedLowSupply, replenish.FeedOrderPlaced, replenish.FeedOrderShipped,
+		replenish.FeedOrderDelivered, replenish.FeedOrderPlaced, replenish.FeedOrderCancelled, replenish.FeedNotReporting}
+	var feed []string
+	for _, f := range w.feed(t) {
+		feed = append([]string{f.Type}, feed...)
+	}
+	if !slices.Equal(feed, want) {
+		t.Fatalf("feed %v, want %v", feed, want)
+	}
+	if got := rc.kept(); !slices.Equal(got, want) {
+		t.Fatalf("webhook %v, want %v", got, want)
+	}
+	var mails []string
+	for _, raw := range srv.messages() {
+		m, _, _ := parts(t, raw)
+		mails = append(mails, m.Header.Get("Subject"))
+	}
+	var list struct{ Items []notifications.Delivery }
+	e.must(http.StatusOK, "GET", "/api/v1/notifications?channel=email", e.OperatorKey, nil, &list)
+	var types []string
+	for _, d := range list.Items {
+		types = append([]string{d.Type}, types...)
+		if d.Status != storage.NotificationDelivered || d.Attempts != 1 {
+			t.Errorf("e-mail %s: %s after %d attempts", d.Type, d.Status, d.Attempts)
+		}
+	}
+	// Entries of the same instant list in no particular order.
+	slices.Sort(types)
+	sorted := slices.Sorted(slices.Values(want))
+	if !slices.Equal(types, sorted) || len(mails) != len(want) {
+		t.Fatalf("e-mails %v (%d on the wire: %v), want %v", types, len(mails), mails, want)
+	}
 }
