@@ -58,7 +58,7 @@ func NewSink(out io.Writer) (*Sink, error) {
 	}
 	s := &Sink{ln: ln, out: out, served: make(chan error, 1)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &sinkSession{sink: s}, nil
+		return &sinkConversation{sink: s}, nil
 	}))
 	s.srv.Domain = "localhost"
 	s.srv.MaxMessageBytes = 10 << 20
@@ -122,23 +122,23 @@ func summary(r Received) string {
 	return fmt.Sprintf("e-mail to %s: %q %s", h.Get("To"), subject, h.Get("Message-Id"))
 }
 
-type sinkSession struct {
+type sinkConversation struct {
 	sink *Sink
 	from string
 	to   []string
 }
 
-func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ss *sinkConversation) Mail(from string, _ *smtp.MailOptions) error {
 	ss.from = from
 	return nil
 }
 
-func (ss *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ss *sinkConversation) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.to = append(ss.to, to)
 	return nil
 }
 
-func (ss *sinkSession) Data(r io.Reader) error {
+func (ss *sinkConversation) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -147,6 +147,6 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ss *sinkSession) Reset() { ss.from, ss.to = "", nil }
+func (ss *sinkConversation) Reset() { ss.from, ss.to = "", nil }
 
-func (ss *sinkSession) Logout() error { return nil }
+func (ss *sinkConversation) Logout() error { return nil }
