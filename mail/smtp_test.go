@@ -56,7 +56,7 @@ func startServer(t *testing.T, o serverOptions) *server {
 	cert, roots := selfSigned(t)
 	s := &server{roots: roots}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &testSession{s: s, o: o}, nil
+		return &testConversation{s: s, o: o}, nil
 	}))
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 5*time.Second, 5*time.Second
@@ -85,7 +85,7 @@ func (s *server) received() []delivery {
 	return append([]delivery(nil), s.got...)
 }
 
-type testSession struct {
+type testConversation struct {
 	s      *server
 	o      serverOptions
 	authed bool
@@ -93,9 +93,9 @@ type testSession struct {
 	to     []string
 }
 
-func (ts *testSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (ts *testConversation) AuthMechanisms() []string { return []string{sasl.Plain} }
 
-func (ts *testSession) Auth(string) (sasl.Server, error) {
+func (ts *testConversation) Auth(string) (sasl.Server, error) {
 	return sasl.NewPlainServer(func(_, user, pass string) error {
 		if user != ts.o.user || pass != ts.o.pass {
 			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
@@ -105,7 +105,7 @@ func (ts *testSession) Auth(string) (sasl.Server, error) {
 	}), nil
 }
 
-func (ts *testSession) Mail(from string, _ *smtp.MailOptions) error {
+func (ts *testConversation) Mail(from string, _ *smtp.MailOptions) error {
 	if ts.o.user != "" && !ts.authed {
 		return smtp.ErrAuthRequired
 	}
@@ -113,7 +113,7 @@ func (ts *testSession) Mail(from string, _ *smtp.MailOptions) error {
 	return nil
 }
 
-func (ts *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (ts *testConversation) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err := ts.o.refuse[to]; err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (ts *testSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-func (ts *testSession) Data(r io.Reader) error {
+func (ts *testConversation) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -135,8 +135,8 @@ func (ts *testSession) Data(r io.Reader) error {
 	return nil
 }
 
-func (ts *testSession) Reset()        { ts.from, ts.to = "", nil }
-func (ts *testSession) Logout() error { return nil }
+func (ts *testConversation) Reset()        { ts.from, ts.to = "", nil }
+func (ts *testConversation) Logout() error { return nil }
 
 // selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
 func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
