@@ -101,6 +101,10 @@ func (s *Service) describeSlot(ctx context.Context, tx storage.Tx, c replenish.C
 			continue
 		}
 		notice.SlotName, notice.Mode = sl.Name, sl.Mode
+		// In AUTO a low supply is told only when smart reorder holds back
+		// (a spare at home, a cooldown, a price to confirm, no offer):
+		// otherwise an order is placed, and told as such.
+		notice.Held = sl.Mode == replenish.ModeAuto && f.Type == replenish.FeedLowSupply
 		if name := m.Listings[c.Marketplace].SlotNames[sl.SlotID]; name != "" {
 			notice.SlotName = name
 		}
