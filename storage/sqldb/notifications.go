@@ -60,27 +60,12 @@ func (t *tx) SetNotification(ctx context.Context, n storage.Notification) error 
 }
 
 func (t *tx) ListNotifications(ctx context.Context, f storage.NotificationFilter) ([]storage.Notification, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"vendor_code", f.VendorCode}, {"customer_id", f.CustomerID},
-		{"channel", f.Channel}, {"status", f.Status}} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
+	l := list{equal: [][2]string{{"vendor_code", f.VendorCode}, {"customer_id", f.CustomerID},
+		{"channel", f.Channel}, {"status", f.Status}}, order: "created_at", key: "notification_id", limit: f.Limit}
 	if f.Before != nil {
-		where = append(where, "(created_at < ? OR (created_at = ? AND notification_id > ?))")
-		args = append(args, micros(f.Before.CreatedAt), micros(f.Before.CreatedAt), f.Before.ID)
+		l.after, l.afterKey = f.Before.CreatedAt, f.Before.ID
 	}
-	q := `SELECT ` + notificationCols + ` FROM notifications`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY created_at DESC, notification_id"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
+	q, args := l.query(`SELECT ` + notificationCols + ` FROM notifications`)
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -109,27 +109,12 @@ func (t *tx) Order(ctx context.Context, orderID string) (replenish.Order, error)
 }
 
 func (t *tx) ListOrders(ctx context.Context, f storage.OrderFilter) ([]replenish.Order, error) {
-	var where []string
-	var args []any
-	for _, c := range []struct{ col, v string }{{"customer_id", f.CustomerID}, {"vendor_code", f.VendorCode},
-		{"endpoint_id", f.EndpointID}, {"status", f.Status}} {
-		if c.v != "" {
-			where = append(where, c.col+" = ?")
-			args = append(args, c.v)
-		}
-	}
+	l := list{equal: [][2]string{{"customer_id", f.CustomerID}, {"vendor_code", f.VendorCode},
+		{"endpoint_id", f.EndpointID}, {"status", f.Status}}, order: "placed_at", key: "order_id", limit: f.Limit}
 	if f.After != nil {
-		where = append(where, "(placed_at < ? OR (placed_at = ? AND order_id > ?))")
-		args = append(args, micros(f.After.PlacedAt), micros(f.After.PlacedAt), f.After.OrderID)
+		l.after, l.afterKey = f.After.PlacedAt, f.After.OrderID
 	}
-	q := `SELECT ` + orderCols + ` FROM orders`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY placed_at DESC, order_id"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
+	q, args := l.query(`SELECT ` + orderCols + ` FROM orders`)
 	rows, err := t.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -139,6 +124,41 @@ func (t *tx) ListOrders(ctx context.Context, f storage.OrderFilter) ([]replenish
 		return nil, err
 	}
 	return t.withSteps(ctx, os)
+}
+
+// list is a page of a list, newest first: rows whose columns equal the
+// non-empty values of equal, ordered by a time column and a key, after a
+// position in that order, at most limit (0: all).
+type list struct {
+	equal      [][2]string
+	order, key string
+	after      time.Time // zero: from the start
+	afterKey   string
+	limit      int
+}
+
+func (l list) query(selectFrom string) (string, []any) {
+	var where []string
+	var args []any
+	for _, c := range l.equal {
+		if c[1] != "" {
+			where = append(where, c[0]+" = ?")
+			args = append(args, c[1])
+		}
+	}
+	if !l.after.IsZero() {
+		where = append(where, fmt.Sprintf("(%[1]s < ? OR (%[1]s = ? AND %[2]s > ?))", l.order, l.key))
+		args = append(args, micros(l.after), micros(l.after), l.afterKey)
+	}
+	q := selectFrom
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY " + l.order + " DESC, " + l.key
+	if l.limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", l.limit)
+	}
+	return q, args
 }
 
 func (t *tx) MoveOrder(ctx context.Context, orderID string, from []string, step replenish.OrderStep, due time.Time, tracking string) error {
