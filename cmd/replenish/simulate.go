@@ -80,7 +80,7 @@ func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
 	fs.DurationVar(&o.Duration, "duration", d.Duration, "stop after this much real time even if days remain (0: when the days are done)")
 	fs.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "how many requests the simulator has in flight")
 	fs.Float64Var(&o.Noise, "noise", d.Noise, "how noisy devices are: 1 is the usual share of repeated, late, missed, mis-stamped reports and silent devices; 0 none")
-	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders as they happen (for small fleets)")
+	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders, and each notification the vendor's webhook receives, as they happen (for small fleets)")
 	fs.DurationVar(&o.Progress, "progress", d.Progress, "how often to print a progress line when standard error is not a terminal")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random seed for the fleet (0: a new one each run)")
 	fs.BoolVar(&o.Clerk, "clerk", d.Clerk, "play the operator's part in manual fulfilment with the operator's key: ship the fleet's released orders, with a tracking reference, then deliver them")
@@ -161,9 +161,13 @@ ChangeReports, usage as InventoryConsumed, replaced parts as
 InventoryReplaced), with the noise of real devices: repeated and late
 messages, missed days, mis-stamped reports, devices going silent.
 
+The vendor's webhook URL is the simulator's /webhooks: it verifies the
+signature of every notification Replenish sends and counts them by type.
+
 Progress goes to standard error; a summary (events, rejections by code,
-latency percentiles, orders, low-supply notices) to standard output when
-the days are done, --duration has passed, or on Ctrl-C.
+latency percentiles, vendor webhooks by type, orders, low-supply notices)
+to standard output when the days are done, --duration has passed, or on
+Ctrl-C.
 
 Example:
   replenish simulate --url http://127.0.0.1:8080 --operator-key "$KEY" \
