@@ -1,7 +1,8 @@
 // Package simulator is a reference vendor cloud: the part a device maker
 // builds to work with Replenish. It answers directives on its skill
 // endpoint (AcceptGrant by exchanging the code for tokens, Discover with
-// the customer's devices), keeps each customer's tokens fresh, and sends
+// the customer's devices), receives and verifies Replenish's vendor
+// notifications on its webhook, keeps each customer's tokens fresh, and sends
 // its devices' supplies to the event gateway: levels as ChangeReports,
 // usage as InventoryConsumed, replaced parts as InventoryReplaced. A fleet
 // of printers, washing machines, coffee machines and vacuums, used in
@@ -26,6 +27,7 @@ import (
 	"replenish"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/notifications"
 	"replenish/signing"
 )
 
@@ -60,6 +62,10 @@ type Config struct {
 	// Stats, when set, counts the StateReports the cloud sends in answer
 	// to ReportState as deliveries, as the fleet's events are.
 	Stats *Stats
+	// Notified, when set, is called with each vendor notification the
+	// cloud receives at WebhookPath, once per notificationId, after its
+	// signature is checked. It must not block for long.
+	Notified func(notifications.Body)
 }
 
 // Cloud is a simulated vendor cloud.
@@ -72,6 +78,7 @@ type Cloud struct {
 	oauth    authServer // signs customers in; see oauth.go
 	// reports are the StateReports being sent (reportstate.go).
 	reports sync.WaitGroup
+	hooks   webhooks // the vendor notifications received (webhooks.go), under mu
 }
 
 // Account is one customer of the vendor, known by the grantee token
@@ -140,9 +147,14 @@ func (c *Cloud) DeviceCount() int {
 }
 
 // ServeHTTP is the skill endpoint: it checks the signature, then answers
-// AcceptGrant and Discover. The authorization server's routes come first.
+// AcceptGrant and Discover. The authorization server's routes and the
+// vendor's webhook (WebhookPath) come first.
 func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.serveOAuth(w, r) {
+		return
+	}
+	if r.URL.Path == WebhookPath {
+		c.receiveWebhook(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))

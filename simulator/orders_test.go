@@ -47,9 +47,10 @@ func (c *testClock) Advance(d time.Duration) {
 
 // newService runs a real Replenish over HTTP, on a SQLite file of the
 // test's own, with manual fulfilment and a clock the test moves; it
-// returns a client of its API and its order service, whose timers the
-// test runs with Tick.
-func newService(t *testing.T) (*Client, *orders.Service, *testClock) {
+// returns a client of its API, its order service, whose timers the test
+// runs with Tick, and its notification service, whose worker the test
+// runs with Deliver.
+func newService(t *testing.T) (*Client, *orders.Service, *notifications.Service, *testClock) {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
@@ -75,7 +76,7 @@ func newService(t *testing.T) (*Client, *orders.Service, *testClock) {
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Client{URL: hs.URL, HTTP: client}, ord, clk
+	return &Client{URL: hs.URL, HTTP: client}, ord, ntf, clk
 }
 
 // placeOrders registers a certified printer model, links two ordinary
@@ -148,7 +149,7 @@ func byStatus(t *testing.T, api *Client, vendorCode string) (map[string]int, []r
 // customer cancels her second order with CancelNth.
 func TestClerk(t *testing.T) {
 	ctx := context.Background()
-	api, ord, clk := newService(t)
+	api, ord, _, clk := newService(t)
 	v, people := placeOrders(t, api, clk)
 
 	// The list follows its cursor: eight orders in pages of three.

@@ -90,9 +90,13 @@ type Vendor struct {
 // before any device can report: ink products in the catalog, a vendor
 // whose skill endpoint is skillURL, a printer model with four ink slots
 // sold in the US, their replenishment-ID requests, and the operator's
-// assignment of each (threshold in percent, THRESHOLD policy).
+// assignment of each (threshold in percent, THRESHOLD policy). The vendor
+// has no webhook URL: Register's callers' skill endpoints are not always
+// a Cloud, nor reachable (a benchmark's), and a vendor without one is not
+// sent notifications. RegisterFleet sets it.
 func Register(ctx context.Context, c *Client, operatorKey, skillURL string, threshold float64) (*Vendor, error) {
-	v, err := RegisterFleet(ctx, c, operatorKey, skillURL, []Kind{printer(threshold, 15, 100, 4, 12)}, []string{"US"})
+	v, err := register(ctx, c, operatorKey, map[string]any{"skillEndpointUrl": skillURL},
+		[]Kind{printer(threshold, 15, 100, 4, 12)}, []string{"US"})
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +109,20 @@ func Register(ctx context.Context, c *Client, operatorKey, skillURL string, thre
 }
 
 // RegisterFleet registers, through the API, a vendor whose skill endpoint
-// is skillURL with a model of each kind sold in the marketplaces: the
-// slots' products in the catalog, the slots, their product lists,
-// replenishment-ID requests, and the operator's assignment of each with
-// the slot's threshold and the THRESHOLD policy.
+// is skillURL, a Cloud, with a model of each kind sold in the
+// marketplaces: the slots' products in the catalog, the slots, their
+// product lists, replenishment-ID requests, and the operator's assignment
+// of each with the slot's threshold and the THRESHOLD policy. The
+// vendor's webhook URL is the cloud's (WebhookURL), set with the skill
+// endpoint, before any device links, so that every notification about
+// the fleet reaches the cloud.
 func RegisterFleet(ctx context.Context, c *Client, operatorKey, skillURL string, kinds []Kind, marketplaces []string) (*Vendor, error) {
+	return register(ctx, c, operatorKey, map[string]any{"skillEndpointUrl": skillURL, "webhookUrl": WebhookURL(skillURL)},
+		kinds, marketplaces)
+}
+
+// register is RegisterFleet with the vendor's settings (PUT /api/v1/vendor).
+func register(ctx context.Context, c *Client, operatorKey string, settings map[string]any, kinds []Kind, marketplaces []string) (*Vendor, error) {
 	var mps struct{ Items []replenish.Marketplace }
 	if err := c.Do(ctx, "GET", "/api/v1/marketplaces", operatorKey, nil, &mps); err != nil {
 		return nil, err
@@ -140,7 +153,7 @@ func RegisterFleet(ctx context.Context, c *Client, operatorKey, skillURL string,
 		map[string]string{"vendorCode": code, "name": vendorName(kinds) + " " + strings.TrimPrefix(code, "sim-")}, v); err != nil {
 		return nil, err
 	}
-	if err := c.Do(ctx, "PUT", "/api/v1/vendor", v.APIKey, map[string]any{"skillEndpointUrl": skillURL}, nil); err != nil {
+	if err := c.Do(ctx, "PUT", "/api/v1/vendor", v.APIKey, settings, nil); err != nil {
 		return nil, err
 	}
 	for _, k := range kinds {

@@ -10,12 +10,15 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/mail"
 )
 
 const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
 vendor, links two customers through the real protocol (one with smart
 reorder, one notified), and runs the simulated fleet against it, printing
-low supplies, orders and each step of an order as they happen.
+low supplies, orders and each step of an order as they happen, with the
+notifications the vendor's cloud receives at its webhook and the
+customers' e-mails.
 
 The order windows are seconds instead of days (--cancel-window and the
 others below), and a simulated fulfilment clerk ships each released order
@@ -26,6 +29,10 @@ the days the demo waits (--settle) for the open orders to be delivered,
 prints a summary, and keeps serving, with its URL and keys printed, so
 that you can call the API yourself. The fleet's flags are those of
 "replenish simulate", with a small, quiet fleet by default.
+
+Customers' e-mails go to an SMTP server of the demo's own on 127.0.0.1,
+which keeps them in memory and prints a line for each as it arrives;
+--smtp-addr sends them to a real one instead.
 `
 
 // demoDefaults are a fleet small enough to follow: two customers with a
@@ -71,6 +78,17 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	if err := o.validate(); err != nil {
 		return err
 	}
+	// E-mail goes to a sink of the demo's own unless --smtp-addr names a
+	// server; it outlives the service, which may be sending to it.
+	var sink *mail.Sink
+	if cfg.SMTP.Addr == "" {
+		var err error
+		if sink, err = mail.NewSink(indented{stdout}); err != nil {
+			return err
+		}
+		defer sink.Close()
+		cfg.SMTP = sink.Config(demoFrom)
+	}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if err := os.Remove(cfg.DB + suffix); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("--db: making %s anew: %w", cfg.DB, err)
@@ -102,8 +120,15 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n", url, cfg.DB, cfg.OperatorKey)
 	fmt.Fprintf(stdout, "  orders   cancellable for %s, then released; the clerk ships them %s later and delivers them %s after that\n",
 		cfg.Orders.CancelWindow, o.ShipAfter, o.DeliverAfter)
-	fmt.Fprintf(stdout, "  console  %s/console/ signs in\n    operator %s  password %s\n    vendor   %s  password %s\n\n",
+	fmt.Fprintf(stdout, "  console  %s/console/ signs in\n    operator %s  password %s\n    vendor   %s  password %s\n",
 		url, cfg.OperatorEmail, cfg.OperatorPassword, o.VendorEmail, o.VendorPassword)
+	if sink != nil {
+		fmt.Fprintf(stdout, "  e-mail   customers' e-mails go to the demo's SMTP sink at %s: a line \"e-mail to ...\" below for each\n", sink.Addr())
+	} else {
+		fmt.Fprintf(stdout, "  e-mail   customers' e-mails go to the SMTP server at %s\n", cfg.SMTP.Addr)
+	}
+	fmt.Fprintf(stdout, "  webhooks the vendor's cloud receives each notification about its devices and orders: a WEBHOOK line below\n")
+	fmt.Fprintf(stdout, "  outbox   every notification, e-mails and webhooks, with its status: GET %s/api/v1/notifications with the operator's key\n\n", url)
 
 	o.URL = url
 	if _, err := simulate(ctx, o, stdout, io.Discard, log); err != nil || ctx.Err() != nil {
@@ -115,15 +140,30 @@ Replenish keeps serving at %s. Try, with a customer's API key from above:
     curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/endpoints
     curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/orders
     curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/feed
+    curl -s -H 'Authorization: Bearer %s' '%s/api/v1/notifications?channel=email'
 
 Press Ctrl-C to stop.
-`, url, url, url, url)
+`, url, url, url, url, cfg.OperatorKey, url)
 	select {
 	case err := <-served:
 		return err
 	case <-ctx.Done():
 		return stop(nil)
 	}
+}
+
+// demoFrom is the From address of the demo's e-mails.
+const demoFrom = "replenish@demo.example"
+
+// indented writes each line it is given indented by two spaces, as the
+// demo's other lines are. A Sink writes a whole line at a time.
+type indented struct{ w io.Writer }
+
+func (i indented) Write(p []byte) (int, error) {
+	if _, err := i.w.Write(append([]byte("  "), p...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // setDefault makes value the default of fs's flag name, for --help to

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/notifications"
 	"replenish/simulator"
 )
 
@@ -39,7 +42,10 @@ func (b *lockedBuffer) String() string {
 // through the real protocol, each order's steps through to DELIVERED
 // (the clerk) or CANCELLED (the customer), a summary whose counts by
 // status are what the API then lists, and that it keeps serving. The
-// order windows are shorter still than the demo's own.
+// vendor's webhooks arrive at the simulated cloud, well signed, as many of
+// each type as the outbox lists, and the customers' e-mails at the demo's
+// SMTP sink, a line each. The order windows are shorter still than the
+// demo's own.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo runs for 20 seconds")
@@ -79,6 +85,27 @@ func TestDemo(t *testing.T) {
 	for _, o := range os {
 		n[o.Status]++
 	}
+	vendor := regexp.MustCompile(`vendor   (sim-\S+) `).FindStringSubmatch(text)
+	if vendor == nil {
+		t.Fatalf("no vendor in the demo's output:\n%s", text)
+	}
+	webhooks, err := simulator.ListNotifications(ctx, api, key, neturl.Values{"channel": {"vendor_webhook"}, "vendorCode": {vendor[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// E-mails are recorded delivered once the sink has taken them, and
+	// so printed them; the demo's worker goes on sending while it serves.
+	var emails []notifications.Delivery
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		emails, err = simulator.ListNotifications(ctx, api, key, neturl.Values{"channel": {"email"}, "status": {"DELIVERED"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(emails) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	text = out.String()
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("demo: %v", err)
@@ -86,6 +113,7 @@ func TestDemo(t *testing.T) {
 
 	for _, want := range []string{"LOW_SUPPLY", "ORDER_PLACED", "mode AUTO", "mode NOTIFY", "Replenish keeps serving at http://127.0.0.1:",
 		"/console/ signs in", "operator operator@demo.example  password ", "vendor   vendor@demo.example  password ",
+		"e-mail   customers' e-mails go to the demo's SMTP sink at 127.0.0.1:", "/api/v1/notifications?channel=email",
 		"orders   cancellable for 2s, then released; the clerk ships them 500ms later and delivers them 500ms after that",
 		": PENDING → RELEASED (the cancellation window ended, by service)", ": RELEASED → SHIPPED (tracking SIM",
 		": SHIPPED → DELIVERED (by operator)", ": PENDING → CANCELLED (I bought one at the shop, by customer)",
@@ -97,6 +125,42 @@ func TestDemo(t *testing.T) {
 	}
 	if n[replenish.OrderDelivered] != len(os)-1 || n[replenish.OrderCancelled] != 1 || len(os) < 2 {
 		t.Errorf("the API lists %d orders, %v; want all delivered but the one cancelled", len(os), n)
+	}
+
+	// The vendor's webhooks, as the summary counts them and the watch
+	// shows them.
+	byType := map[string]int{}
+	for _, w := range webhooks {
+		byType[strings.TrimSuffix(w.Type, "Notification")]++
+		if w.Status != "DELIVERED" {
+			t.Errorf("vendor notification %s %s is %s (%s), want DELIVERED", w.NotificationID, w.Type, w.Status, w.LastError)
+		}
+	}
+	summary := regexp.MustCompile(`vendor webhooks     (\d+) \((.*)\), 0 badly signed, 0 repeats\n`).FindStringSubmatch(text)
+	if summary == nil || summary[1] != fmt.Sprint(len(webhooks)) {
+		t.Errorf("the summary's vendor webhooks are not the %d the outbox lists:\n%s", len(webhooks), text)
+	}
+	for _, typ := range []string{"DeviceRegistered", "SubscriptionChanged", "OrderPlaced", "OrderCancelled", "ItemShipped", "ItemDelivered"} {
+		if byType[typ] == 0 || summary != nil && !strings.Contains(summary[2], fmt.Sprintf("%s %d", typ, byType[typ])) {
+			t.Errorf("%d %s listed; the summary says %q", byType[typ], typ, summary)
+		}
+		if !strings.Contains(text, " WEBHOOK         "+typ+" ") {
+			t.Errorf("the watch shows no %s webhook:\n%s", typ, text)
+		}
+	}
+	// Every e-mail delivered was printed by the sink, once.
+	if len(emails) == 0 {
+		t.Errorf("no e-mail delivered to the demo's sink:\n%s", text)
+	}
+	for _, e := range emails {
+		var m struct{ MessageID, Subject string }
+		if err := json.Unmarshal(e.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		line := fmt.Sprintf("  e-mail to <%s>: %q %s\n", e.Target, m.Subject, m.MessageID)
+		if strings.Count(text, line) != 1 {
+			t.Errorf("the demo prints %q %d times, want once:\n%s", line, strings.Count(text, line), text)
+		}
 	}
 	if strings.Contains(text, "refused") || strings.Contains(text, "  ! ") {
 		t.Errorf("the demo had errors:\n%s", text)

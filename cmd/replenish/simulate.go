@@ -80,7 +80,7 @@ func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
 	fs.DurationVar(&o.Duration, "duration", d.Duration, "stop after this much real time even if days remain (0: when the days are done)")
 	fs.IntVar(&o.Concurrency, "concurrency", d.Concurrency, "how many requests the simulator has in flight")
 	fs.Float64Var(&o.Noise, "noise", d.Noise, "how noisy devices are: 1 is the usual share of repeated, late, missed, mis-stamped reports and silent devices; 0 none")
-	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders as they happen (for small fleets)")
+	fs.BoolVar(&o.Watch, "watch", d.Watch, "print each customer's low supplies and orders, and each notification the vendor's webhook receives, as they happen (for small fleets)")
 	fs.DurationVar(&o.Progress, "progress", d.Progress, "how often to print a progress line when standard error is not a terminal")
 	fs.Uint64Var(&o.Seed, "seed", d.Seed, "random seed for the fleet (0: a new one each run)")
 	fs.BoolVar(&o.Clerk, "clerk", d.Clerk, "play the operator's part in manual fulfilment with the operator's key: ship the fleet's released orders, with a tracking reference, then deliver them")
@@ -161,9 +161,13 @@ ChangeReports, usage as InventoryConsumed, replaced parts as
 InventoryReplaced), with the noise of real devices: repeated and late
 messages, missed days, mis-stamped reports, devices going silent.
 
+The vendor's webhook URL is the simulator's /webhooks: it verifies the
+signature of every notification Replenish sends and counts them by type.
+
 Progress goes to standard error; a summary (events, rejections by code,
-latency percentiles, orders, low-supply notices) to standard output when
-the days are done, --duration has passed, or on Ctrl-C.
+latency percentiles, vendor webhooks by type, orders, low-supply notices)
+to standard output when the days are done, --duration has passed, or on
+Ctrl-C.
 
 Example:
   replenish simulate --url http://127.0.0.1:8080 --operator-key "$KEY" \
@@ -205,6 +209,10 @@ type fleetResult struct {
 	Orders     int                   // orders placed for the customers
 	OrdersBy   map[string]int        // those orders by their status at the end
 	LowNotices int                   // LOW_SUPPLY entries in their feeds
+	// Webhooks are the vendor notifications the cloud received;
+	// WebhooksPending those Replenish had yet to deliver at the end.
+	Webhooks        simulator.Webhooks
+	WebhooksPending int
 }
 
 // simulate runs the fleet of o against the Replenish at o.URL, prints
@@ -250,9 +258,16 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	r := rand.New(rand.NewPCG(seed, seed>>1|1))
 	households := simulator.Households(o.Devices, o.PerCustomer, v.Kinds, r)
 	st := simulator.NewStats()
+	// The watch shows the vendor's notifications too; those that come
+	// while customers link wait for its first look.
+	hooks := &webhookQueue{}
+	notified := hooks.add
+	if !o.Watch {
+		notified = nil
+	}
 	cloud := simulator.NewCloud(simulator.Config{
 		ReplenishURL: api.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret, SigningSecret: v.SigningSecret,
-		NewDevices: simulator.FleetDevices(households, seed), HTTP: httpClient, Log: log, Stats: st,
+		NewDevices: simulator.FleetDevices(households, seed), HTTP: httpClient, Log: log, Stats: st, Notified: notified,
 	})
 	cloudServer := &http.Server{Handler: cloud, ReadHeaderTimeout: 10 * time.Second}
 	go cloudServer.Serve(ln)
@@ -282,7 +297,8 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 			fmt.Fprintf(out, "  customer %-16s %s  mode %-6s  API key %s\n", cu.Name, cu.CustomerID, mode, cu.APIKey)
 		}
 	}
-	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, seed %d\n\n", v.VendorCode, v.APIKey, skillURL, seed)
+	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, webhooks at %s, seed %d\n\n", v.VendorCode, v.APIKey,
+		skillURL, simulator.WebhookPath, seed)
 
 	// The clerk and the watch go on after the days, while open orders
 	// settle; Ctrl-C stops them.
@@ -307,7 +323,7 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 		fmt.Fprintf(out, "Simulating %d days at up to %g× (%s of device time per second), %s.\n",
 			o.Days, o.Speed, time.Duration(o.Speed*float64(time.Second)), limitText(o.Duration))
 		if o.Watch {
-			w = newWatcher(api, res.People, v, out, func() int { return st.Summary().Day })
+			w = newWatcher(api, res.People, v, hooks, out, func() int { return st.Summary().Day })
 			background.Go(func() { w.run(bgCtx) })
 		}
 		cloud.Simulate(runCtx, simulator.RunOptions{Days: o.Days, Speed: o.Speed, Concurrency: o.Concurrency,
@@ -324,9 +340,15 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	// The outcome is read back even after Ctrl-C, within a bound.
 	countCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
+	if ctx.Err() == nil {
+		res.WebhooksPending = awaitWebhooks(ctx, api, v.APIKey, webhookWait, out)
+	} else {
+		res.WebhooksPending = pendingWebhooks(countCtx, api, v.APIKey)
+	}
 	if w != nil && ctx.Err() == nil {
 		w.pollAll(countCtx) // the last steps, taken since the watch last looked
 	}
+	res.Webhooks = cloud.Webhooks()
 	res.Summary = st.Summary()
 	var oc outcomes
 	oc, err = countOutcomes(countCtx, api, res.People, o.Concurrency)
@@ -574,6 +596,7 @@ func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, cou
 	fmt.Fprintf(out, "    injected on purpose %d (level reports stamped an hour ahead), %d of them rejected\n", s.Injected, s.InjectedRejected)
 	fmt.Fprintf(out, "  latency             p50 %s  p90 %s  p99 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max))
 	fmt.Fprintf(out, "  noise               %d late reports, %d missed device-days, %d devices went silent\n", s.Late, s.Missed, s.Silent)
+	fmt.Fprintf(out, "  vendor webhooks     %s\n", webhookLine(r.Webhooks, r.WebhooksPending))
 	if countErr != nil {
 		fmt.Fprintf(out, "  orders and notices  could not be read: %v\n", countErr)
 		return
@@ -613,16 +636,24 @@ func byCount(m map[string]int, blank string) string {
 type watcher struct {
 	api    *simulator.Client
 	people []*simulator.Customer
+	hooks  *webhookQueue // the vendor's notifications, as they arrive
 	out    io.Writer
 	day    func() int
 	slots  map[string]string // the slot's name by the product ordered
 	feed   map[int64]bool    // feed entries printed
 	steps  map[string]int    // order steps printed, by order ID
+	names  map[string]string // customers' names by ID
 }
 
-func newWatcher(api *simulator.Client, people []*simulator.Customer, v *simulator.Vendor, out io.Writer, day func() int) *watcher {
-	w := &watcher{api: api, people: people, out: out, day: day, slots: map[string]string{},
-		feed: map[int64]bool{}, steps: map[string]int{}}
+func newWatcher(api *simulator.Client, people []*simulator.Customer, v *simulator.Vendor, hooks *webhookQueue, out io.Writer,
+	day func() int) *watcher {
+	w := &watcher{api: api, people: people, hooks: hooks, out: out, day: day, slots: map[string]string{},
+		feed: map[int64]bool{}, steps: map[string]int{}, names: map[string]string{}}
+	for _, cu := range people {
+		if cu != nil {
+			w.names[cu.CustomerID] = cu.Name
+		}
+	}
 	for _, k := range v.Kinds {
 		for _, s := range k.Slots {
 			w.slots[s.ProductID] = s.Name
@@ -645,12 +676,20 @@ func (w *watcher) run(ctx context.Context) {
 	}
 }
 
-// pollAll prints what is new for every customer.
+// pollAll prints what is new for every customer, then the vendor's
+// notifications received since the last look.
 func (w *watcher) pollAll(ctx context.Context) {
 	for _, cu := range w.people {
 		if err := w.poll(ctx, cu); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(w.out, "  ! reading the feed and orders of %s: %v\n", cu.Name, err)
 		}
+	}
+	for _, b := range w.hooks.take() {
+		name := w.names[b.CustomerInfo.CustomerID]
+		if name == "" {
+			name = b.CustomerInfo.CustomerID
+		}
+		w.line(name, "WEBHOOK", webhookText(b, w.slots))
 	}
 }
 
@@ -671,7 +710,7 @@ func (w *watcher) poll(ctx context.Context, cu *simulator.Customer) error {
 		case replenish.FeedOrderShipped, replenish.FeedOrderDelivered, replenish.FeedOrderCancelled:
 			continue
 		}
-		w.line(cu, f.Type, f.Message)
+		w.line(cu.Name, f.Type, f.Message)
 	}
 	os, err := simulator.ListOrders(ctx, w.api, cu.APIKey, nil)
 	if err != nil {
@@ -683,15 +722,15 @@ func (w *watcher) poll(ctx context.Context, cu *simulator.Customer) error {
 			done = 1 // placing it is the feed's ORDER_PLACED
 		}
 		for i := max(done, 1); i < len(o.Steps); i++ {
-			w.line(cu, "ORDER", stepText(o, o.Steps[i-1], o.Steps[i], w.slots[o.ProductID]))
+			w.line(cu.Name, "ORDER", stepText(o, o.Steps[i-1], o.Steps[i], w.slots[o.ProductID]))
 		}
 		w.steps[o.OrderID] = len(o.Steps)
 	}
 	return nil
 }
 
-func (w *watcher) line(cu *simulator.Customer, kind, text string) {
-	fmt.Fprintf(w.out, "  day %3d  %-14s %-15s %s\n", w.day(), cu.Name, kind, text)
+func (w *watcher) line(name, kind, text string) {
+	fmt.Fprintf(w.out, "  day %3d  %-14s %-15s %s\n", w.day(), name, kind, text)
 }
 
 // stepText tells one step of order o: "ord-… for Black ink: RELEASED →

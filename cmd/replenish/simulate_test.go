@@ -6,6 +6,9 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net/http"
+	neturl "net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,6 +17,9 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"replenish/notifications"
+	"replenish/simulator"
 )
 
 // fleetDB opens the server's database read-only, to compare what the
@@ -147,6 +153,50 @@ func TestSimulateFleet(t *testing.T) {
 	if p := progress.String(); !strings.Contains(p, fmt.Sprintf("day %d/%d · %d/%d customers", o.Days, o.Days, len(res.People), len(res.People))) {
 		t.Errorf("progress lacks the last day:\n%s", p)
 	}
+	checkWebhooks(t, o.URL, key, res, text, notifications.DeviceRegistered, notifications.SubscriptionChanged, notifications.OrderPlaced)
+}
+
+// checkWebhooks: the simulated cloud received, each once and well signed,
+// every vendor notification the outbox lists for its vendor (the
+// operator's view), each delivered, some of every type of types, and the
+// summary counts them by type.
+func checkWebhooks(t *testing.T, url, operatorKey string, res *fleetResult, summary string, types ...string) {
+	t.Helper()
+	api := &simulator.Client{URL: url, HTTP: &http.Client{Timeout: 10 * time.Second}}
+	listed, err := simulator.ListNotifications(context.Background(), api, operatorKey,
+		neturl.Values{"channel": {"vendor_webhook"}, "vendorCode": {res.Vendor.VendorCode}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{}
+	for _, n := range listed {
+		want[n.Type]++
+		if n.Status != "DELIVERED" {
+			t.Errorf("vendor notification %s %s is %s (%s), want DELIVERED", n.NotificationID, n.Type, n.Status, n.LastError)
+		}
+	}
+	w := res.Webhooks
+	if !maps.Equal(w.ByType, want) || w.Total() != len(listed) {
+		t.Errorf("the cloud received %v (%d), the outbox lists %v (%d)", w.ByType, w.Total(), want, len(listed))
+	}
+	if w.BadlySigned != 0 || w.Repeats != 0 || w.Unreadable != 0 || res.WebhooksPending != 0 {
+		t.Errorf("webhooks %+v, %d pending; want none badly signed, repeated, unreadable or pending", w, res.WebhooksPending)
+	}
+	for _, typ := range types {
+		if w.ByType[typ] == 0 {
+			t.Errorf("no %s received: %v", typ, w.ByType)
+		}
+	}
+	line := fmt.Sprintf("vendor webhooks     %d (", len(listed))
+	if i := strings.Index(summary, line); i < 0 || !strings.Contains(summary[i:], "), 0 badly signed, 0 repeats\n") {
+		t.Errorf("summary lacks %q...%q:\n%s", line, "), 0 badly signed, 0 repeats", summary)
+	}
+	for _, typ := range types {
+		short := strings.TrimSuffix(typ, "Notification")
+		if !strings.Contains(summary, fmt.Sprintf("%s %d", short, want[typ])) {
+			t.Errorf("summary lacks %s %d:\n%s", short, want[typ], summary)
+		}
+	}
 }
 
 // TestSimulateOrders runs a small fleet on smart reorder against a
@@ -196,6 +246,15 @@ func TestSimulateOrders(t *testing.T) {
 	}
 	if n := strings.Count(text, "→ DELIVERED"); n != res.Orders {
 		t.Errorf("the watch shows %d deliveries of %d orders:\n%s", n, res.Orders, text)
+	}
+	checkWebhooks(t, o.URL, key, res, text, notifications.DeviceRegistered, notifications.SubscriptionChanged,
+		notifications.OrderPlaced, notifications.ItemShipped, notifications.ItemDelivered)
+	// The watch shows each of the vendor's notifications once.
+	if n := strings.Count(text, " WEBHOOK "); n != res.Webhooks.Total() {
+		t.Errorf("the watch shows %d vendor notifications of %d:\n%s", n, res.Webhooks.Total(), text)
+	}
+	if n := strings.Count(text, " WEBHOOK         ItemDelivered ord-"); n != res.Orders {
+		t.Errorf("the watch shows %d ItemDelivered notifications of %d orders:\n%s", n, res.Orders, text)
 	}
 }
 
