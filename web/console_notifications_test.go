@@ -103,7 +103,7 @@ func TestConsoleEmailsPage(t *testing.T) {
 		t.Fatalf("an unknown status: %d, want 400", resp.StatusCode)
 	}
 
-	// Signed out, to sign-in; a customer's key is no session; a vendor
+	// Signed out, to sign-in; a customer's key does not sign in; a vendor
 	// user may not open the page, and its own page has no e-mails.
 	resp, _ = get(t, pageClient(t), list)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/sign-in?next=%2Fconsole%2Foperator%2Femails" {
