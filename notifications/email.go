@@ -22,6 +22,10 @@ type Mailer interface {
 // the operator to read ("what would have been sent").
 func (s *Service) SendMailWith(m Mailer) { s.mailer = m }
 
+// SendsMail reports whether e-mails are sent; if not, they are kept for
+// the operator to read.
+func (s *Service) SendsMail() bool { return s.mailer != nil }
+
 // The customer pages' paths that e-mails link to.
 const (
 	SettingsPath = "/account/notifications"

@@ -70,7 +70,13 @@ type page struct {
 	Data    any
 	// status is the answer's status when not 200: a refusal's.
 	status int
+	// csp is the answer's Content-Security-Policy when not pageCSP.
+	csp string
 }
+
+// pageCSP is the pages' Content-Security-Policy: nothing from elsewhere,
+// no script, no inline style, never framed.
+const pageCSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 
 func (p *page) statusOr(def int) int {
 	if p.status != 0 {
@@ -111,20 +117,21 @@ func (p *page) Refused(form string) bool { return p.FormID == form && p.Problem 
 // the done query parameter; fixed, so that a link cannot make a page say
 // anything else.
 var notices = map[string]string{
-	"saved":     "Saved.",
-	"created":   "Created.",
-	"added":     "Added.",
-	"removed":   "Removed.",
-	"deleted":   "Deleted.",
-	"assigned":  "Replenishment ID assigned.",
-	"rejected":  "Rejected; the vendor sees the reason.",
-	"approved":  "Approved: the model is live in its submitted marketplaces.",
-	"draft":     "Saved as drafts.",
-	"submitted": "Submitted for review.",
-	"rotated":   "New credentials below: copy them now, they are not shown again.",
-	"shipped":   "Marked shipped; the customer is told. The order is now under Shipped.",
-	"delivered": "Marked delivered; the customer is told.",
-	"cancelled": "Cancelled; the customer is told the reason.",
+	"saved":       "Saved.",
+	"created":     "Created.",
+	"added":       "Added.",
+	"removed":     "Removed.",
+	"deleted":     "Deleted.",
+	"assigned":    "Replenishment ID assigned.",
+	"rejected":    "Rejected; the vendor sees the reason.",
+	"approved":    "Approved: the model is live in its submitted marketplaces.",
+	"draft":       "Saved as drafts.",
+	"submitted":   "Submitted for review.",
+	"rotated":     "New credentials below: copy them now, they are not shown again.",
+	"shipped":     "Marked shipped; the customer is told. The order is now under Shipped.",
+	"delivered":   "Marked delivered; the customer is told.",
+	"cancelled":   "Cancelled; the customer is told the reason.",
+	"redelivered": "Queued to be sent again, with the same notification ID.",
 }
 
 // render writes the page name with status.
@@ -146,7 +153,11 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+	csp := pageCSP
+	if p.csp != "" {
+		csp = p.csp
+	}
+	w.Header().Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	buf.WriteTo(w)
 }

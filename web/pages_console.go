@@ -19,8 +19,9 @@ import (
 
 // consolePages are the Dash console's web pages: the vendor's wizard over
 // the five steps of registering a device model, and the operator's review
-// queues, catalog, vendors and orders. Every change goes through the same
-// service methods as the JSON API.
+// queues, catalog, vendors, orders and customer e-mails; both see vendor
+// webhook deliveries. Every change goes through the same service methods
+// as the JSON API.
 func (s *Server) consolePages(mux *http.ServeMux) {
 	// Vendors.
 	mux.HandleFunc("GET /console/models", s.signedIn(s.modelsPage, vendor))
@@ -44,6 +45,8 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/settings/client-secret", s.signedIn(s.rotateSecretForm, vendor))
 	mux.HandleFunc("POST /console/settings/api-keys", s.signedIn(s.createKeyForm, vendor))
 	mux.HandleFunc("POST /console/settings/api-keys/{keyId}/revoke", s.signedIn(s.revokeKeyForm, vendor))
+	mux.HandleFunc("GET /console/notifications", s.signedIn(s.webhooksPage, vendor, operator))
+	mux.HandleFunc("POST /console/notifications/{notificationId}/redeliver", s.signedIn(s.redeliverForm, vendor, operator))
 
 	// The operator.
 	mux.HandleFunc("GET /console/operator/requests", s.signedIn(s.reviewPage, operator))
@@ -67,6 +70,7 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/operator/orders/{orderId}/ship", s.signedIn(s.shipOrderForm, operator))
 	mux.HandleFunc("POST /console/operator/orders/{orderId}/deliver", s.signedIn(s.deliverOrderForm, operator))
 	mux.HandleFunc("POST /console/operator/orders/{orderId}/cancel", s.signedIn(s.cancelOrderForm, operator))
+	mux.HandleFunc("GET /console/operator/emails", s.signedIn(s.emailsPage, operator))
 }
 
 // The vendor's pages.

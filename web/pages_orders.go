@@ -67,8 +67,9 @@ func orderList(r *http.Request) (status, vendor, cursor string) {
 	return status, strings.TrimSpace(q.Get("vendor")), q.Get("cursor")
 }
 
-// orderListQuery is the query string of the list with that filter.
-func orderListQuery(status, vendor, cursor string) url.Values {
+// listQuery is the query string of a paged list (orders, notifications)
+// with that filter.
+func listQuery(status, vendor, cursor string) url.Values {
 	v := url.Values{"status": {status}}
 	if vendor != "" {
 		v.Set("vendor", vendor)
@@ -93,11 +94,11 @@ func (s *Server) showOrders(w http.ResponseWriter, r *http.Request, u replenish.
 		return err
 	}
 	v := ordersView{Status: status, Tabs: orderTabs, Vendor: vendor, Paged: cursor != "",
-		Query:   "?" + orderListQuery(status, vendor, cursor).Encode(),
-		First:   "?" + orderListQuery(status, vendor, "").Encode(),
+		Query:   "?" + listQuery(status, vendor, cursor).Encode(),
+		First:   "?" + listQuery(status, vendor, "").Encode(),
 		Webhook: s.Orders.Settings().Fulfilment.Adapter == orders.Webhook, Unlisted: p.Problem != ""}
 	if next != "" {
-		v.Older = "?" + orderListQuery(status, vendor, next).Encode()
+		v.Older = "?" + listQuery(status, vendor, next).Encode()
 	}
 	for _, o := range os {
 		row := orderRow{Order: o,
@@ -130,7 +131,7 @@ func (s *Server) onOrder(w http.ResponseWriter, r *http.Request, u replenish.Use
 		return nil
 	}
 	status, vendor, cursor := orderList(r)
-	back := orderListQuery(status, vendor, cursor)
+	back := listQuery(status, vendor, cursor)
 	back.Set("done", done)
 	http.Redirect(w, r, "/console/operator/orders?"+back.Encode(), http.StatusSeeOther)
 	return nil
