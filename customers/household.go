@@ -126,6 +126,8 @@ func (s *Service) SetInstalled(ctx context.Context, customerID, endpointID, slot
 			return replenish.FieldError("installedAt", "required: the date and time the part was installed (RFC 3339)")
 		case at.After(now.Add(time.Minute)):
 			return replenish.FieldError("installedAt", "is in the future")
+		case at.Before(replenish.Earliest):
+			return replenish.FieldError("installedAt", "is before 2000-01-01: give the date the part was installed")
 		case !sl.State.ReplacedAt.IsZero() && at.Before(sl.State.ReplacedAt):
 			return replenish.FieldError("installedAt", "is before the part installed on "+sl.State.ReplacedAt.Format(time.RFC3339))
 		}

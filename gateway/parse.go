@@ -23,6 +23,9 @@ var (
 // MaxFuture is how far in the future a timeOfSample may be.
 const MaxFuture = 5 * time.Minute
 
+// MaxInstance is the longest capability instance name.
+const MaxInstance = 128
+
 // Report is a validated event: what it is, whose token it carries, and
 // what it reports. Level values are still raw: their flat form can only
 // be read knowing the slot's measurement.
@@ -180,6 +183,9 @@ func parseSampleTime(field, s string, now time.Time) (time.Time, error) {
 	if t.Sub(now) > MaxFuture {
 		return time.Time{}, invalid(field, "more than 5 minutes in the future; check the device's clock")
 	}
+	if t.Before(replenish.Earliest) {
+		return time.Time{}, invalid(field, "before 2000-01-01T00:00:00Z: the device's clock was never set")
+	}
 	return t, nil
 }
 
@@ -317,7 +323,7 @@ func CheckEndpoints(field string, es []DiscoveredEndpoint) error {
 			return invalid(f+".endpointId", e.EndpointID+" is listed twice")
 		}
 		seen[e.EndpointID] = true
-		instances := map[string]bool{}
+		instances, rids := map[string]bool{}, map[string]bool{}
 		for j, c := range e.Capabilities {
 			cf := fmt.Sprintf("%s.capabilities[%d]", f, j)
 			if !isInventory(c.Interface) {
@@ -326,6 +332,9 @@ func CheckEndpoints(field string, es []DiscoveredEndpoint) error {
 			if c.Instance == "" {
 				return invalid(cf+".instance", "required for an inventory sensor")
 			}
+			if len(c.Instance) > MaxInstance {
+				return invalid(cf+".instance", fmt.Sprintf("at most %d bytes", MaxInstance))
+			}
 			if instances[c.Instance] {
 				return invalid(cf+".instance", c.Instance+" is listed twice")
 			}
@@ -333,6 +342,13 @@ func CheckEndpoints(field string, es []DiscoveredEndpoint) error {
 			if c.Configuration == nil || c.Configuration.Replenishment == nil ||
 				c.Configuration.Replenishment.Type != "DashReplenishmentId" || c.Configuration.Replenishment.Value == "" {
 				return invalid(cf+".configuration.replenishment", `required: {"@type":"DashReplenishmentId","value":"<replenishment ID>"}`)
+			}
+			// A replenishment ID is one slot of one endpoint.
+			if rid := c.Configuration.Replenishment.Value; rids[rid] {
+				return invalid(cf+".configuration.replenishment.value", "replenishment ID "+rid+
+					" is named by another capability of this endpoint: one sensor per replenishment ID")
+			} else {
+				rids[rid] = true
 			}
 			if c.Configuration.Measurement == nil || c.Configuration.Measurement.Type == "" {
 				return invalid(cf+".configuration.measurement", `required: {"@type":"Percentage"} or another measurement`)

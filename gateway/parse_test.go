@@ -153,6 +153,22 @@ func TestParseRefuses(t *testing.T) {
 		{"timeOfSample missing", changeReport, func(m obj) { delete(prop0(m), "timeOfSample") }, "", prop + ".timeOfSample"},
 		{"timeOfSample 6 minutes ahead", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "2026-11-22T10:06:00Z" }, "", prop + ".timeOfSample"},
 		{"timeOfSample just over 5 minutes ahead", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "2026-11-22T10:05:00.001Z" }, "", prop + ".timeOfSample"},
+		// Go's zero time once reached the database as a NULL (a 500):
+		// every time before 2000 is a device whose clock was never set.
+		{"timeOfSample of year 1", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "0001-01-01T00:00:00Z" }, "", prop + ".timeOfSample"},
+		{"timeOfSample of the Unix epoch", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "1970-01-01T00:00:00Z" }, "", prop + ".timeOfSample"},
+		{"timeOfSample just before 2000", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "1999-12-31T23:59:59.999Z" }, "", prop + ".timeOfSample"},
+		{"an instance of 129 bytes", addOrUpdateReport, func(m obj) { capability0(m)["instance"] = strings.Repeat("i", 129) },
+			"", "event.payload.endpoints[0].capabilities[0].instance"},
+		{"two sensors with one replenishment ID", addOrUpdateReport, func(m obj) {
+			e := at(m, "event", "payload", "endpoints", "0")
+			second := obj{}
+			for k, v := range capability0(m) {
+				second[k] = v
+			}
+			second["instance"] = "InkSensor.Black2"
+			e["capabilities"] = append(e["capabilities"].([]any), second)
+		}, "", "event.payload.endpoints[0].capabilities[1].configuration.replenishment.value"},
 
 		{"cause.type unknown", changeReport, func(m obj) { at(change(m), "cause")["type"] = "USER_INTERACTION" }, "", "event.payload.change.cause.type"},
 		{"cause.type empty", changeReport, func(m obj) { at(change(m), "cause")["type"] = "" }, "", "event.payload.change.cause.type"},
@@ -265,6 +281,10 @@ func TestParseAccepts(t *testing.T) {
 			wantSample(now.Add(4 * time.Minute))},
 		{"timeOfSample exactly 5 minutes ahead", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "2026-11-22T10:05:00.000Z" },
 			wantSample(now.Add(5 * time.Minute))},
+		{"timeOfSample at 2000", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "2000-01-01T00:00:00Z" },
+			wantSample(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))},
+		{"an instance of 128 bytes", addOrUpdateReport, func(m obj) { capability0(m)["instance"] = strings.Repeat("i", 128) },
+			func(t *testing.T, r *gateway.Report) {}},
 		{"every cause type", changeReport, func(obj) {}, func(t *testing.T, _ *gateway.Report) {
 			for _, c := range []string{"APP_INTERACTION", "PHYSICAL_INTERACTION", "PERIODIC_POLL", "RULE_TRIGGER", "VOICE_INTERACTION"} {
 				m := changeReport()

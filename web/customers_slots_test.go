@@ -59,6 +59,7 @@ func TestCustomerInstalled(t *testing.T) {
 		{"in the future", map[string]any{"installedAt": e.clock.Now().Add(time.Hour)}},
 		{"before the last one", map[string]any{"installedAt": at.Add(-time.Hour)}},
 		{"not a date", map[string]any{"installedAt": "yesterday"}},
+		{"year 1", map[string]any{"installedAt": "0001-01-01T00:00:00Z"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e.refused(http.StatusBadRequest, replenish.EInvalid, "installedAt", "PUT", filter+"installed", s.c.APIKey, c.body)

@@ -124,6 +124,20 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 		return fmt.Errorf("endpoint %s: %w", e.EndpointID, err)
 	}
 	for _, s := range e.Slots {
+		// A replenishment ID is one slot of an endpoint: named under a new
+		// instance, the slot is renamed and keeps its state and history.
+		res, err := t.exec(ctx, "endpoint slot "+s.Instance, `UPDATE endpoint_slots SET instance = ?, slot_id = ?, name = ?
+			WHERE endpoint = ? AND replenishment_id = ? AND instance != ?`,
+			s.Instance, s.SlotID, s.Name, key, s.ReplenishmentID, s.Instance)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if _, err := t.exec(ctx, "endpoint slot "+s.Instance, `INSERT INTO endpoint_slots
 				(endpoint, instance, slot_id, name, replenishment_id, mode, product_id, chosen_price)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)

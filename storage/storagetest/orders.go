@@ -296,3 +296,22 @@ func testCustomerName(t *testing.T, s storage.Store) {
 	})
 	wantCode(t, err, replenish.ENotFound, "SetCustomerName of another customer's endpoint")
 }
+
+// testRenamedInstance: a replenishment ID is one slot of an endpoint; a
+// discovery naming it under a new instance renames the sensor and keeps
+// the slot, its state and its history.
+func testRenamedInstance(t *testing.T, s storage.Store) {
+	seed(t, s)
+	e := endpoint(cust1, "dev-1", "Kitchen")
+	key := putEndpoint(t, s, e)
+	st := replenish.SlotState{Amount: 40, LastSampleAt: t0, Capacity: 100, LowCount: 1, Household: 2}
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetSlotState(ctx, key, st) })
+	for _, name := range []string{"InkSensor.K", "InkSensor.Black.v2", "InkSensor.K"} {
+		e.Slots[0].Instance = name
+		write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutEndpoint(ctx, e, t1) })
+		got := getEndpoint(t, s, cust1, "dev-1")
+		if len(got.Slots) != 1 || got.Slots[0].ID != key || got.Slots[0].Instance != name || got.Slots[0].State != st {
+			t.Fatalf("after rediscovery as %s: %+v, want the one slot %d renamed, its state kept", name, got.Slots, key)
+		}
+	}
+}

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Fulfilments", testFulfilments},
 		{"SlotHistory", testSlotHistory},
 		{"CustomerName", testCustomerName},
+		{"RenamedInstance", testRenamedInstance},
 		{"Notifications", testNotifications},
 		{"NotificationSettings", testNotificationSettings},
 		{"FeedRead", testFeedRead},

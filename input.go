@@ -3,7 +3,13 @@ package replenish
 import (
 	"net"
 	"net/url"
+	"time"
 )
+
+// Earliest is the earliest time the service accepts from outside (a
+// sample, an installed part): an earlier one comes from a clock that was
+// never set.
+var Earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // WebURLProblem says what is wrong with a URL that Replenish sends
 // requests to (a vendor's skill endpoint or webhook, a customer's
