@@ -286,6 +286,19 @@ func (s *Service) changeSlot(ctx context.Context, customerID, endpointID, slotID
 	return out, err
 }
 
+// Check reports, as not found, an endpoint that is not the customer's, or
+// a slot (when slotID is not empty) the endpoint does not have.
+func (s *Service) Check(ctx context.Context, customerID, endpointID, slotID string) error {
+	return s.store.Read(ctx, func(tx storage.Tx) error {
+		if slotID != "" {
+			_, _, _, err := loadSlot(ctx, tx, customerID, endpointID, slotID)
+			return err
+		}
+		_, err := tx.Endpoint(ctx, customerID, endpointID)
+		return err
+	})
+}
+
 // loadSlot loads a customer, the model of one of their endpoints, and one
 // of its slots.
 func loadSlot(ctx context.Context, tx storage.Tx, customerID, endpointID, slotID string) (

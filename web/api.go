@@ -44,12 +44,38 @@ type modelHandler func(w http.ResponseWriter, r *http.Request, p replenish.Princ
 // modelAPI registers a vendor route under /api/v1/models and its operator
 // twin under /api/v1/vendors/{vendorCode}/models, for any vendor.
 func (s *Server) modelAPI(mux *http.ServeMux, method, rest string, h modelHandler) {
+	if strings.Contains(rest, "{modelId}") {
+		h = s.ownModel(h)
+	}
 	s.api(mux, method+" /api/v1/models"+rest, func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
 		return h(w, r, p, p.VendorCode)
 	}, vendor)
 	s.api(mux, method+" /api/v1/vendors/{vendorCode}/models"+rest, func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
 		return h(w, r, p, r.PathValue("vendorCode"))
 	}, operator)
+}
+
+// ownModel has h answer only for a model of vendorCode: anyone else's
+// request is not found before its body is read, so that nobody learns
+// what is wrong with a body for a model that is not theirs.
+func (s *Server) ownModel(h modelHandler) modelHandler {
+	return func(w http.ResponseWriter, r *http.Request, p replenish.Principal, vendorCode string) error {
+		if _, err := s.Console.Model(r.Context(), vendorCode, r.PathValue("modelId")); err != nil {
+			return err
+		}
+		return h(w, r, p, vendorCode)
+	}
+}
+
+// ownEndpoint has h answer only for an endpoint (and slot, when the route
+// names one) of the calling customer, before its body is read.
+func (s *Server) ownEndpoint(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+		if err := s.Customers.Check(r.Context(), p.CustomerID, r.PathValue("endpointId"), r.PathValue("slotId")); err != nil {
+			return err
+		}
+		return h(w, r, p)
+	}
 }
 
 // as authenticates the request's API key and lets only the given roles in.
@@ -163,8 +189,8 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 
 	// Customers (their links, and the vendor's end of them, are in links.go).
 	s.api(mux, "GET /api/v1/endpoints", s.listEndpoints, customer)
-	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.putSubscription, customer)
-	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.putHousehold, customer)
+	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/subscription", s.ownEndpoint(s.putSubscription), customer)
+	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/household-inventory", s.ownEndpoint(s.putHousehold), customer)
 	s.api(mux, "GET /api/v1/feed", s.listFeed, customer)
 	s.orderRoutes(mux)
 	s.notificationRoutes(mux)

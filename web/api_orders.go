@@ -21,8 +21,8 @@ func (s *Server) orderRoutes(mux *http.ServeMux) {
 	s.api(mux, "DELETE /api/v1/test-orders", s.cancelTestOrders, vendor)
 	s.api(mux, "DELETE /api/v1/test-orders/slots/{slotId}", s.cancelTestOrders, vendor)
 
-	s.api(mux, "PATCH /api/v1/endpoints/{endpointId}", s.patchEndpoint, customer)
-	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/installed", s.putInstalled, customer)
+	s.api(mux, "PATCH /api/v1/endpoints/{endpointId}", s.ownEndpoint(s.patchEndpoint), customer)
+	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/installed", s.ownEndpoint(s.putInstalled), customer)
 	s.api(mux, "GET /api/v1/endpoints/{endpointId}/slots/{slotId}/history", s.slotHistory, customer)
 }
 
