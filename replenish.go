@@ -298,6 +298,10 @@ type Endpoint struct {
 	ModelID      string         `json:"modelId"`
 	FriendlyName string         `json:"friendlyName"`
 	Slots        []EndpointSlot `json:"-"`
+	// Cookie is what the vendor's discovery gave, to send back in every
+	// directive for the endpoint. Written with the endpoint; lookups of
+	// endpoints leave it out (storage's EndpointCookie reads it).
+	Cookie json.RawMessage `json:"-"`
 }
 
 // EndpointSlot is one inventory sensor of one endpoint: what the model's

@@ -33,6 +33,9 @@ type Scope struct {
 type EndpointRef struct {
 	Scope      *Scope `json:"scope,omitempty"`
 	EndpointID string `json:"endpointId"`
+	// Cookie is what discovery gave for the endpoint, sent back unchanged
+	// in every directive for it, as Alexa does.
+	Cookie json.RawMessage `json:"cookie,omitempty"`
 }
 
 // Event is sent by a vendor's cloud to the gateway.
@@ -94,6 +97,7 @@ type DiscoveredEndpoint struct {
 	DisplayCategories    []string              `json:"displayCategories,omitempty"`
 	AdditionalAttributes *AdditionalAttributes `json:"additionalAttributes,omitempty"`
 	Capabilities         []Capability          `json:"capabilities"`
+	Cookie               json.RawMessage       `json:"cookie,omitempty"`
 }
 
 // AdditionalAttributes are optional facts about a device.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ const MaxFuture = 5 * time.Minute
 // MaxInstance is the longest capability instance name.
 const MaxInstance = 128
 
+// MaxCookie is the largest endpoint cookie, as Alexa allows.
+const MaxCookie = 5000
+
 // Report is a validated event: what it is, whose token it carries, and
 // what it reports. Level values are still raw: their flat form can only
 // be read knowing the slot's measurement.
@@ -42,6 +46,15 @@ type Report struct {
 	// those a DeleteReport removes.
 	Endpoints []DiscoveredEndpoint
 	Deleted   []string
+	// Error is what an ErrorResponse says went wrong with the endpoint.
+	Error *ErrorPayload
+}
+
+// ErrorPayload is the payload of an Alexa ErrorResponse: a ReportState, or
+// the endpoint, failed.
+type ErrorPayload struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
 }
 
 // Level is one inventory level reported for one sensor instance.
@@ -122,6 +135,25 @@ func Parse(body []byte, now time.Time) (*Report, error) {
 		if err := parseEndpoint(r, msg.Event.Endpoint); err != nil {
 			return nil, err
 		}
+	case "Alexa/ErrorResponse":
+		// Recorded in the endpoint's history, never a reading.
+		if err := parseEndpoint(r, msg.Event.Endpoint); err != nil {
+			return nil, err
+		}
+		var p ErrorPayload
+		if err := json.Unmarshal(msg.Event.Payload, &p); err != nil {
+			return nil, invalid("event.payload", jsonProblem(err))
+		}
+		switch {
+		case p.Type == "":
+			return nil, invalid("event.payload.type", "required: what failed, such as ENDPOINT_UNREACHABLE")
+		case len(p.Type) > 64:
+			return nil, invalid("event.payload.type", "at most 64 bytes")
+		case len(p.Message) > 1024:
+			return nil, invalid("event.payload.message", "at most 1024 bytes")
+		}
+		r.Error = &p
+		return r, nil
 	default:
 		return nil, invalid("event.header.name", fmt.Sprintf("%s / %s is not an event Replenish accepts", h.Namespace, h.Name))
 	}
@@ -323,6 +355,17 @@ func CheckEndpoints(field string, es []DiscoveredEndpoint) error {
 			return invalid(f+".endpointId", e.EndpointID+" is listed twice")
 		}
 		seen[e.EndpointID] = true
+		if c := bytes.TrimSpace(e.Cookie); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
+			switch {
+			case c[0] != '{':
+				return invalid(f+".cookie", "must be an object of key/value pairs")
+			case len(c) > MaxCookie:
+				return invalid(f+".cookie", fmt.Sprintf("at most %d bytes", MaxCookie))
+			}
+			es[i].Cookie = c
+		} else {
+			es[i].Cookie = nil
+		}
 		instances, rids := map[string]bool{}, map[string]bool{}
 		for j, c := range e.Capabilities {
 			cf := fmt.Sprintf("%s.capabilities[%d]", f, j)

@@ -158,6 +158,11 @@ func TestParseRefuses(t *testing.T) {
 		{"timeOfSample of year 1", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "0001-01-01T00:00:00Z" }, "", prop + ".timeOfSample"},
 		{"timeOfSample of the Unix epoch", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "1970-01-01T00:00:00Z" }, "", prop + ".timeOfSample"},
 		{"timeOfSample just before 2000", changeReport, func(m obj) { prop0(m)["timeOfSample"] = "1999-12-31T23:59:59.999Z" }, "", prop + ".timeOfSample"},
+		{"a cookie that is not an object", addOrUpdateReport, func(m obj) { at(m, "event", "payload", "endpoints", "0")["cookie"] = "x" },
+			"", "event.payload.endpoints[0].cookie"},
+		{"a cookie over 5000 bytes", addOrUpdateReport, func(m obj) {
+			at(m, "event", "payload", "endpoints", "0")["cookie"] = obj{"k": strings.Repeat("v", 5000)}
+		}, "", "event.payload.endpoints[0].cookie"},
 		{"an instance of 129 bytes", addOrUpdateReport, func(m obj) { capability0(m)["instance"] = strings.Repeat("i", 129) },
 			"", "event.payload.endpoints[0].capabilities[0].instance"},
 		{"two sensors with one replenishment ID", addOrUpdateReport, func(m obj) {

@@ -117,6 +117,20 @@ func reported(r *Report) []string {
 
 func (s *Service) applyReport(ctx context.Context, tx storage.Tx, g storage.Grant, r *Report, now time.Time) error {
 	e, err := tx.Endpoint(ctx, g.CustomerID, r.EndpointID, reported(r)...)
+	if err == nil && r.Error != nil && e.VendorCode == g.VendorCode {
+		// The device failed: each slot's history says so.
+		for _, sl := range e.Slots {
+			msg := "the vendor's cloud reported " + r.Error.Type
+			if r.Error.Message != "" {
+				msg += ": " + r.Error.Message
+			}
+			if err := tx.InsertSlotChange(ctx, storage.SlotChange{Slot: sl.ID, Kind: storage.ChangeDeviceError,
+				Actor: replenish.ActorVendor, Message: msg, At: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if replenish.ErrorCode(err) == replenish.ENotFound {
 		return invalid("event.endpoint.endpointId", "unknown endpoint "+r.EndpointID+"; report it in discovery first")
 	}
@@ -362,7 +376,8 @@ func (s *Service) putEndpoints(ctx context.Context, tx storage.Tx, vendorCode, c
 	allowed := map[string]bool{} // models this customer may discover
 	for i, de := range es {
 		f := fmt.Sprintf("%s[%d]", field, i)
-		e := replenish.Endpoint{EndpointID: de.EndpointID, VendorCode: vendorCode, CustomerID: customerID, FriendlyName: de.FriendlyName}
+		e := replenish.Endpoint{EndpointID: de.EndpointID, VendorCode: vendorCode, CustomerID: customerID,
+			FriendlyName: de.FriendlyName, Cookie: de.Cookie}
 		for j, capa := range de.Capabilities {
 			if !isInventory(capa.Interface) {
 				continue

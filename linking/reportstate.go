@@ -2,6 +2,7 @@ package linking
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -78,13 +79,18 @@ func (s *Service) ReportState(ctx context.Context, vendorCode, customerID, endpo
 		return err
 	}
 	var v replenish.Vendor
+	var cookie json.RawMessage
 	if err := s.store.Read(ctx, func(tx storage.Tx) error {
-		v, err = tx.Vendor(ctx, vendorCode)
+		if v, err = tx.Vendor(ctx, vendorCode); err != nil {
+			return err
+		}
+		cookie, err = tx.EndpointCookie(ctx, customerID, endpointID)
 		return err
 	}); err != nil {
 		return err
 	}
-	endpoint := &gateway.EndpointRef{Scope: &gateway.Scope{Type: "BearerToken", Token: grantee}, EndpointID: endpointID}
+	endpoint := &gateway.EndpointRef{Scope: &gateway.Scope{Type: "BearerToken", Token: grantee}, EndpointID: endpointID,
+		Cookie: cookie}
 	var answer gateway.Message
 	return s.send(ctx, v, "Alexa", "ReportState", endpoint, struct{}{}, &answer)
 }

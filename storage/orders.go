@@ -100,9 +100,11 @@ type HouseholdChange struct {
 const (
 	ChangeSubscription = "SUBSCRIPTION"
 	ChangeInstalled    = "INSTALLED"
+	ChangeDeviceError  = "DEVICE_ERROR" // the vendor's cloud reported the device failed
 )
 
-// SlotChange is a change the customer made to a slot, told in Message.
+// SlotChange is a change to a slot, told in Message: the customer's, or
+// a failure of the device its vendor reported.
 type SlotChange struct {
 	Slot    int64
 	Kind    string

@@ -6,6 +6,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"replenish"
@@ -140,6 +141,9 @@ type Tx interface {
 	// capability instances, with only the slots of those instances.
 	Endpoint(ctx context.Context, customerID, endpointID string, instances ...string) (replenish.Endpoint, error)
 	Endpoints(ctx context.Context, customerID string) ([]replenish.Endpoint, error)
+	// EndpointCookie returns the cookie discovery gave an endpoint, as
+	// the vendor sent it (nil for none).
+	EndpointCookie(ctx context.Context, customerID, endpointID string) (json.RawMessage, error)
 	SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error
 	// SetSubscription sets a slot's mode and product, with the product's price
 	// when chosen.

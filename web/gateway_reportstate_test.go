@@ -84,8 +84,8 @@ func TestReportStateDirective(t *testing.T) {
 	gwOpen(t, w)
 	gwOpen(t, w)
 	d := gwWaitStates(t, s, 1)[0]
-	if d.EndpointID != w.ep || d.ScopeToken == "" || d.CorrelationToken == "" {
-		t.Fatalf("ReportState %+v, want endpoint %s with a scope token and a correlation token", d, w.ep)
+	if d.EndpointID != w.ep || d.ScopeToken == "" || d.CorrelationToken == "" || d.Cookie != `{"shelf":"kitchen"}` {
+		t.Fatalf("ReportState %+v, want endpoint %s with a scope token, a correlation token and discovery's cookie", d, w.ep)
 	}
 	grantee = d.ScopeToken
 	// Not again within the interval.

@@ -338,3 +338,27 @@ func TestHouseholdInventoryRules(t *testing.T) {
 	e.refused(http.StatusForbidden, replenish.EForbidden, "", "PUT", path, s.v.APIKey, map[string]any{"quantity": 3, "reason": "x"})
 	s.wantAmount(t, "SLOT05", 12)
 }
+
+// TestGatewayErrorResponse: a vendor's cloud reporting that a device
+// failed (after a ReportState it deferred) is kept in each slot's history,
+// never taken as a reading.
+func TestGatewayErrorResponse(t *testing.T) {
+	w := gwLinked(t)
+	e := w.e
+	gwAccepted(t, e, w.tok.AccessToken, w.black("50"))
+	body := func(payload string) []byte {
+		return gwSensorEvent(replenish.NewUUID(), "Alexa", "ErrorResponse", "", w.ep, w.tok.AccessToken, payload)
+	}
+	gwAccepted(t, e, w.tok.AccessToken, body(`{"type":"ENDPOINT_UNREACHABLE","message":"the printer is off"}`))
+	h := w.history(t, "")
+	if h[0].Type != replenish.HistoryChange || h[0].Status != "DEVICE_ERROR" || !strings.Contains(h[0].Message, "ENDPOINT_UNREACHABLE: the printer is off") {
+		t.Fatalf("history %+v, want the device's error first", h)
+	}
+	if sl := gwSlot(t, e, w.c, w.ep, "SLOT01"); sl.Level == nil || sl.Level.Value != 50 {
+		t.Fatalf("the error moved the level: %+v", sl.Level)
+	}
+	status, raw := e.do("POST", "/v3/events", w.tok.AccessToken, body(`{"message":"no type"}`))
+	if status != http.StatusBadRequest || !strings.Contains(string(raw), "event.payload.type") {
+		t.Fatalf("an ErrorResponse without a type: %d %s", status, raw)
+	}
+}

@@ -31,7 +31,7 @@ func gwEndpointJSON(endpointID, model string, inks []simulator.Ink) string {
 			ink.Instance, ink.Name, ink.ReplenishmentID))
 	}
 	return fmt.Sprintf(`{"endpointId":%q,"manufacturerName":"GW Printers","description":"a test printer","friendlyName":"GW printer",`+
-		`"displayCategories":["OTHER"],"additionalAttributes":{"model":%q},"capabilities":[%s]}`,
+		`"displayCategories":["OTHER"],"additionalAttributes":{"model":%q},"cookie":{"shelf":"kitchen"},"capabilities":[%s]}`,
 		endpointID, model, strings.Join(caps, ","))
 }
 

@@ -21,6 +21,8 @@ type directive struct {
 	// EndpointID and ScopeToken are the endpoint of a directive about one
 	// (ReportState) and its scope's token.
 	EndpointID, ScopeToken string
+	// Cookie is the endpoint's cookie, as sent.
+	Cookie string
 }
 
 // skill is a skill endpoint whose answers each test chooses. It checks
@@ -62,6 +64,7 @@ func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Endpoint struct {
 				EndpointID string
 				Scope      struct{ Token string }
+				Cookie     json.RawMessage
 			}
 			Payload struct {
 				Grant struct{ Code string }
@@ -74,7 +77,8 @@ func (s *skill) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := msg.Directive.Header
 	d := directive{Namespace: h.Namespace, Name: h.Name, CorrelationToken: h.CorrelationToken, Code: msg.Directive.Payload.Grant.Code,
-		EndpointID: msg.Directive.Endpoint.EndpointID, ScopeToken: msg.Directive.Endpoint.Scope.Token}
+		EndpointID: msg.Directive.Endpoint.EndpointID, ScopeToken: msg.Directive.Endpoint.Scope.Token,
+		Cookie: string(msg.Directive.Endpoint.Cookie)}
 	s.calls = append(s.calls, d.Namespace+"/"+d.Name)
 	if d.Code != "" {
 		s.codes = append(s.codes, d.Code)

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -110,13 +111,16 @@ func (t *tx) RevokeGrants(ctx context.Context, vendorCode, customerID string, no
 
 func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Time) error {
 	var key int64
+	cookie := string(e.Cookie)
 	err := t.tx.QueryRowContext(ctx, `INSERT INTO endpoints
-			(customer_id, endpoint_id, vendor_code, model_id, friendly_name, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+			(customer_id, endpoint_id, vendor_code, model_id, friendly_name, created_at, updated_at, cookie)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (customer_id, endpoint_id) DO UPDATE SET model_id = excluded.model_id,
-			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at, deleted_at = NULL
+			friendly_name = excluded.friendly_name, updated_at = excluded.updated_at, deleted_at = NULL,
+			cookie = excluded.cookie
 		WHERE endpoints.vendor_code = excluded.vendor_code
-		RETURNING id`, e.CustomerID, e.EndpointID, e.VendorCode, e.ModelID, e.FriendlyName, micros(now), micros(now)).Scan(&key)
+		RETURNING id`, e.CustomerID, e.EndpointID, e.VendorCode, e.ModelID, e.FriendlyName, micros(now), micros(now),
+		cookie).Scan(&key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return replenish.Errorf(replenish.EConflict, "endpoint %s belongs to another vendor", e.EndpointID)
 	}
@@ -148,6 +152,19 @@ func (t *tx) PutEndpoint(ctx context.Context, e replenish.Endpoint, now time.Tim
 		}
 	}
 	return nil
+}
+
+func (t *tx) EndpointCookie(ctx context.Context, customerID, endpointID string) (json.RawMessage, error) {
+	var raw string
+	err := t.tx.QueryRowContext(ctx, `SELECT cookie FROM endpoints WHERE customer_id = ? AND endpoint_id = ?
+		AND deleted_at IS NULL`, customerID, endpointID).Scan(&raw)
+	if err != nil {
+		return nil, notFound(err, "endpoint "+endpointID)
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	return json.RawMessage(raw), nil
 }
 
 // endpointSlots and endpointRequests join each endpoint slot to what its

@@ -38,3 +38,6 @@ ALTER TABLE feed ADD COLUMN read_at INTEGER;
 -- When the customer was last told that a device stopped reporting; told
 -- again only after it reported since.
 ALTER TABLE endpoints ADD COLUMN silent_told_at INTEGER;
+
+-- The endpoint's cookie from discovery (JSON), sent back in directives.
+ALTER TABLE endpoints ADD COLUMN cookie TEXT NOT NULL DEFAULT '';
