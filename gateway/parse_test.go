@@ -110,11 +110,10 @@ func allowedID(n int) string {
 	return b.String()
 }
 
-func encode(t *testing.T, m obj) []byte {
-	t.Helper()
+func encode(t testing.TB, m obj) []byte {
 	b, err := json.Marshal(m)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return b
 }

@@ -30,8 +30,7 @@ func picture(bg color.Color) *image.NRGBA {
 	return img
 }
 
-func encode(t *testing.T, kind string, img image.Image) []byte {
-	t.Helper()
+func encode(t testing.TB, kind string, img image.Image) []byte {
 	var b bytes.Buffer
 	var err error
 	switch kind {
@@ -45,7 +44,7 @@ func encode(t *testing.T, kind string, img image.Image) []byte {
 		err = bmp.Encode(&b, img)
 	}
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return b.Bytes()
 }
