@@ -1,0 +1,142 @@
+package web_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"replenish"
+)
+
+// roleRules say which kinds of key each API route takes, by its pattern:
+// the first rule whose method and path prefix match. A route that no rule
+// matches fails TestAuthorizationMatrix, so a route added later must
+// state who may use it.
+var roleRules = []struct {
+	method, prefix string // method "" matches any
+	roles          []replenish.Role
+}{
+	{"GET", "/api/v1/openapi.json", nil}, // public
+	{"GET", "/api/v1/marketplaces", []replenish.Role{operator, vendor, customer}},
+	{"", "/api/v1/vendors", []replenish.Role{operator}},
+	{"", "/api/v1/customers", []replenish.Role{operator}},
+	{"", "/api/v1/products/", []replenish.Role{operator}},
+	{"", "/api/v1/replenishment-requests", []replenish.Role{operator}},
+	{"", "/api/v1/vendor/", []replenish.Role{vendor}},
+	{"", "/api/v1/vendor", []replenish.Role{vendor}},
+	{"", "/api/v1/models", []replenish.Role{vendor}},
+	{"GET", "/api/v1/audit", []replenish.Role{operator, vendor}},
+	{"", "/api/v1/endpoints", []replenish.Role{customer}},
+	{"", "/api/v1/feed", []replenish.Role{customer}},
+	{"", "/api/v1/notification-settings", []replenish.Role{customer}},
+	{"", "/api/v1/links", []replenish.Role{customer}},
+	{"GET", "/api/v1/orders", []replenish.Role{operator, vendor, customer, fulfilment}},
+	{"POST", "/api/v1/orders/{orderId}/cancel", []replenish.Role{operator, customer, fulfilment}},
+	{"POST", "/api/v1/orders/", []replenish.Role{operator, fulfilment}},
+	{"", "/api/v1/test-orders", []replenish.Role{vendor}},
+	{"", "/api/v1/notifications", []replenish.Role{operator, vendor}},
+}
+
+const (
+	operator   = replenish.RoleOperator
+	vendor     = replenish.RoleVendor
+	customer   = replenish.RoleCustomer
+	fulfilment = replenish.RoleFulfilment
+)
+
+func rolesOf(route string) ([]replenish.Role, bool) {
+	method, path, _ := strings.Cut(route, " ")
+	for _, r := range roleRules {
+		if (r.method == "" || r.method == method) && strings.HasPrefix(path, r.prefix) {
+			return r.roles, true
+		}
+	}
+	return nil, false
+}
+
+// TestAuthorizationMatrix sends every API route with every kind of
+// credential: none, a wrong one, the gateway's access token, the operator's,
+// a vendor's and a customer's (owners of what the path names, and others),
+// the commerce system's. Who may not use a route is refused before
+// anything happens; another party never reaches what the path names; and
+// what the owners had is as it was.
+func TestAuthorizationMatrix(t *testing.T) {
+	w := ordWorld(t, nil)
+	e := w.e
+	w.lowEpisode(t, "6")
+	order := w.onlyOrder(t)
+	// Another vendor with no model of that ID (the simulator's vendors
+	// all name theirs alike).
+	var otherVendor struct{ APIKey string }
+	e.must(http.StatusCreated, "POST", "/api/v1/vendors", e.OperatorKey, map[string]string{"vendorCode": "otherco", "name": "Other Co"}, &otherVendor)
+	otherCustomer := gwCustomer(t, e)
+	keys := map[string]struct {
+		key  string
+		role replenish.Role
+	}{
+		"operator":       {e.OperatorKey, operator},
+		"vendor":         {w.v.APIKey, vendor},
+		"other vendor":   {otherVendor.APIKey, vendor},
+		"customer":       {w.c.APIKey, customer},
+		"other customer": {otherCustomer.APIKey, customer},
+		"fulfilment":     {testFulfilmentKey, fulfilment},
+	}
+	fill := strings.NewReplacer("{vendorCode}", w.v.VendorCode, "{modelId}", w.v.ModelID, "{slotId}", "SLOT01",
+		"{mp}", "US", "{endpointId}", w.ep, "{orderId}", order.OrderID, "{notificationId}", "no-such-notification",
+		"{requestId}", "no-such-request", "{keyId}", "no-such-key", "{customerId}", w.c.CustomerID,
+		"{productId}", "SIM-INK-BLACK")
+	before := func() string {
+		var m, o, ep []byte
+		_, m = e.do("GET", "/api/v1/models/"+w.v.ModelID, w.v.APIKey, nil)
+		_, o = e.do("GET", "/api/v1/orders/"+order.OrderID, w.c.APIKey, nil)
+		_, ep = e.do("GET", "/api/v1/endpoints", w.c.APIKey, nil)
+		return string(m) + string(o) + string(ep)
+	}
+	start := before()
+
+	routes := e.Server.APIRoutes()
+	for _, route := range routes {
+		roles, ok := rolesOf(route)
+		if !ok {
+			t.Errorf("%s: no rule says who may use it; add one to roleRules", route)
+			continue
+		}
+		method, pattern, _ := strings.Cut(route, " ")
+		path := fill.Replace(pattern)
+		if roles == nil {
+			continue // public
+		}
+		for _, cred := range []string{"", "rk_not_a_key", w.tok.AccessToken} {
+			if status, _ := e.do(method, path, cred, map[string]any{}); status != http.StatusUnauthorized {
+				t.Errorf("%s with credential %.12q: %d, want 401", route, cred, status)
+			}
+		}
+		for name, k := range keys {
+			allowed := slices.Contains(roles, k.role)
+			if !allowed {
+				if status, _ := e.do(method, path, k.key, map[string]any{}); status != http.StatusForbidden {
+					t.Errorf("%s as %s: %d, want 403", route, name, status)
+				}
+				continue
+			}
+			// Another party reaches nothing the path names.
+			names := strings.Contains(pattern, "{modelId}") || strings.Contains(pattern, "{endpointId}") ||
+				strings.Contains(pattern, "{orderId}") || strings.Contains(pattern, "{notificationId}")
+			if names && strings.HasPrefix(name, "other") {
+				if status, raw := e.do(method, path, k.key, map[string]any{}); status != http.StatusNotFound {
+					t.Errorf("%s as %s: %d, want 404: %s", route, name, status, raw)
+				}
+			}
+			// The owners may read.
+			if method == "GET" && !strings.HasPrefix(name, "other") {
+				if status, raw := e.do(method, path, k.key, nil); status/100 != 2 {
+					t.Errorf("%s as %s: %d, want 2xx: %s", route, name, status, raw)
+				}
+			}
+		}
+	}
+	if after := before(); after != start {
+		t.Errorf("the owners' model, order or devices changed:\n%s\n%s", start, after)
+	}
+}
