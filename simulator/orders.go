@@ -16,17 +16,22 @@ import (
 // (status, vendorCode, endpointId), newest first, following the list's
 // cursor from page to page.
 func ListOrders(ctx context.Context, c *Client, key string, query url.Values) ([]replenish.Order, error) {
+	return listAll[replenish.Order](ctx, c, key, "/api/v1/orders", query)
+}
+
+// listAll reads every page of a list route, following nextCursor.
+func listAll[T any](ctx context.Context, c *Client, key, route string, query url.Values) ([]T, error) {
 	q := url.Values{}
 	for k, v := range query {
 		q[k] = v
 	}
-	var out []replenish.Order
+	var out []T
 	for {
 		var page struct {
-			Items      []replenish.Order
+			Items      []T
 			NextCursor string
 		}
-		path := "/api/v1/orders"
+		path := route
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}

@@ -120,27 +120,5 @@ func (c *Cloud) receiveWebhook(w http.ResponseWriter, r *http.Request) {
 // /api/v1/notifications shows key (a vendor its webhooks, the operator
 // every notification), filtered by query (channel, status, vendorCode).
 func ListNotifications(ctx context.Context, c *Client, key string, query url.Values) ([]notifications.Delivery, error) {
-	q := url.Values{}
-	for k, v := range query {
-		q[k] = v
-	}
-	var out []notifications.Delivery
-	for {
-		var page struct {
-			Items      []notifications.Delivery
-			NextCursor string
-		}
-		path := "/api/v1/notifications"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		if err := c.Do(ctx, "GET", path, key, nil, &page); err != nil {
-			return nil, err
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out, nil
-		}
-		q.Set("cursor", page.NextCursor)
-	}
+	return listAll[notifications.Delivery](ctx, c, key, "/api/v1/notifications", query)
 }
