@@ -6,12 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"replenish"
 	"replenish/bench"
 	"replenish/signing"
 )
@@ -25,23 +23,10 @@ func TestKillNotifications(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server process")
 	}
-	dir := t.TempDir()
-	bin := buildChild(t, dir)
-	db := filepath.Join(dir, "notify.db")
-	operatorKey := replenish.NewSecret("rk_op_")
-	flags := []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h"}
-	srv := startChild(t, bin, db, operatorKey, flags...)
-	ctx := t.Context()
-	fleet, err := benchFleet(ctx, srv.url, operatorKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 150
-	devices, err := bench.SeedDevices(ctx, db, "kn", fleet, n, time.Now().UTC())
-	if err != nil {
-		t.Fatal(err)
-	}
-	setAuto(t, db)
+	k := newKillWorld(t, "kn", n)
+	bin, db, operatorKey, flags, srv, fleet, devices := k.bin, k.db, k.operatorKey, k.flags, k.srv, k.fleet, k.devices
+	ctx := t.Context()
 
 	// The receiver takes 10 ms a request, so that the kill finds the
 	// worker in the middle of the outbox.

@@ -23,26 +23,10 @@ func TestKillOrders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills a server process")
 	}
-	dir := t.TempDir()
-	bin := buildChild(t, dir)
-	db := filepath.Join(dir, "orders.db")
-	operatorKey := replenish.NewSecret("rk_op_")
-	// Short windows: orders are released within a second of being placed.
-	flags := []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h"}
-	srv := startChild(t, bin, db, operatorKey, flags...)
-
-	ctx := t.Context()
-	fleet, err := benchFleet(ctx, srv.url, operatorKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 300
-	devices, err := bench.SeedDevices(ctx, db, "ko", fleet, n, time.Now().UTC())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Smart reorder on every slot (seeded devices start in NOTIFY).
-	setAuto(t, db)
+	k := newKillWorld(t, "ko", n)
+	bin, db, operatorKey, flags, srv, fleet, devices := k.bin, k.db, k.operatorKey, k.flags, k.srv, k.fleet, k.devices
+	ctx := t.Context()
 
 	// Three low readings per device, the same samples and message IDs
 	// each time they are sent, as a vendor's cloud retries them.
@@ -152,6 +136,36 @@ func TestKillOrders(t *testing.T) {
 	if orders != n || slots != n || placed != n || released != n || badSteps != 0 {
 		t.Errorf("want %d orders, one per slot, each placed and released once; %d orders have other steps", n, badSteps)
 	}
+}
+
+// killWorld is a server process on a file of its own, with the bench
+// command's vendor and n seeded devices on smart reorder, and order
+// windows of a second: what the kill tests start from.
+type killWorld struct {
+	bin, db, operatorKey string
+	flags                []string
+	srv                  *server
+	fleet                bench.Fleet
+	devices              []bench.Device
+}
+
+func newKillWorld(t *testing.T, prefix string, n int) killWorld {
+	t.Helper()
+	dir := t.TempDir()
+	k := killWorld{bin: buildChild(t, dir), db: filepath.Join(dir, prefix+".db"), operatorKey: replenish.NewSecret("rk_op_"),
+		// Short windows: orders are released within a second of being placed.
+		flags: []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h"}}
+	k.srv = startChild(t, k.bin, k.db, k.operatorKey, k.flags...)
+	var err error
+	if k.fleet, err = benchFleet(t.Context(), k.srv.url, k.operatorKey); err != nil {
+		t.Fatal(err)
+	}
+	if k.devices, err = bench.SeedDevices(t.Context(), k.db, prefix, k.fleet, n, time.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	// Smart reorder on every slot (seeded devices start in NOTIFY).
+	setAuto(t, k.db)
+	return k
 }
 
 func openDB(t *testing.T, path string) *sql.DB {
