@@ -225,9 +225,11 @@ type Request struct {
 	ReplenishmentID string      `json:"replenishmentId,omitempty"`
 	Threshold       *float64    `json:"threshold,omitempty"` // in Measurement's unit
 	Policy          string      `json:"policy,omitempty"`
-	SubmittedAt     *time.Time  `json:"submittedAt,omitempty"`
-	DecidedAt       *time.Time  `json:"decidedAt,omitempty"`
-	UpdatedAt       time.Time   `json:"updatedAt"`
+	// ServiceLevel is the FORECAST policy's, in per cent (once assigned).
+	ServiceLevel *float64   `json:"serviceLevel,omitempty"`
+	SubmittedAt  *time.Time `json:"submittedAt,omitempty"`
+	DecidedAt    *time.Time `json:"decidedAt,omitempty"`
+	UpdatedAt    time.Time  `json:"updatedAt"`
 }
 
 // Measurement is how a sensor measures: a type and, for Volume and
@@ -326,7 +328,59 @@ type EndpointSlot struct {
 	// (or when discovery chose it): an automatic order is held when the
 	// price has risen too much since.
 	ChosenPrice string
-	State       SlotState
+	// Plan is what the FORECAST policy knows of ordering for this slot.
+	Plan  Plan
+	State SlotState
+}
+
+// Plan is what a run-out forecast needs beyond the slot's readings: how
+// sure the service must be not to run out, and how long an order takes to
+// arrive.
+type Plan struct {
+	// ServiceLevel is the chance, in per cent, that an order placed by the
+	// FORECAST policy arrives before the supply runs out; the operator
+	// sets it per replenishment ID.
+	ServiceLevel float64
+	// LeadDays and LeadSD are the mean delivery lead time of the
+	// customer's marketplace and its standard deviation, in days.
+	LeadDays, LeadSD float64
+	// Window is the cancellation window, which every order waits out
+	// before it is released.
+	Window time.Duration
+}
+
+// DefaultServiceLevel is the FORECAST policy's service level unless the
+// operator sets another.
+const DefaultServiceLevel = 95.0
+
+// Rate is a slot's running estimate of its consumption, kept by the
+// engine. It holds exponentially weighted sums over the observations,
+// over a long memory and a short one, so that each reading updates it in
+// constant time whatever the length of the history. Times are Unix
+// microseconds and every field is a number, so that the estimate is a
+// value of fixed size.
+type Rate struct {
+	// At is the time of the newest observation, Since of the first; N
+	// counts them.
+	At, Since, N int64
+	// SuspectAt and SuspectAmount hold a drop of the level too large to
+	// trust until the next reading confirms it (SuspectAt is 0 when none
+	// is held).
+	SuspectAt int64
+	// EmptySince is when the device started reading empty (0 when it does
+	// not).
+	EmptySince int64
+	// Over the long memory: the weight of the observations, the use they
+	// saw, the days they cover, their squared residual use, and the sum of
+	// products of successive residuals (which reveals reading noise).
+	W, Used, Days, Sq, Lag float64
+	// Over the short memory: the use and the days.
+	ShortUsed, ShortDays float64
+	// Up and Down are the cumulative sums that tell a change of habit.
+	Up, Down float64
+	// Last is the newest residual: use beyond what the estimate expected.
+	Last          float64
+	SuspectAmount float64
 }
 
 // SlotState is what the engine keeps per slot between readings.
@@ -359,6 +413,11 @@ type SlotState struct {
 	// back the next order.
 	CancelStreak  int
 	CooldownUntil time.Time
+	// OnOrder is what the open order brings once it ships, in the unit of
+	// Household: part of the inventory position a forecast counts.
+	OnOrder float64
+	// Rate is the consumption estimate.
+	Rate Rate
 }
 
 // Order statuses.
@@ -440,15 +499,17 @@ var FeedTypes = []string{FeedLowSupply, FeedOrderPlaced, FeedOrderShipped, FeedO
 
 // FeedEntry is one in-app notification of a customer.
 type FeedEntry struct {
-	ID         int64     `json:"id"`
-	CustomerID string    `json:"-"`
-	Type       string    `json:"type"`
-	EndpointID string    `json:"endpointId,omitempty"`
-	SlotID     string    `json:"slotId,omitempty"`
-	OrderID    string    `json:"orderId,omitempty"`
-	Message    string    `json:"message"`
-	CreatedAt  time.Time `json:"createdAt"`
-	Read       bool      `json:"read"`
+	ID         int64  `json:"id"`
+	CustomerID string `json:"-"`
+	Type       string `json:"type"`
+	EndpointID string `json:"endpointId,omitempty"`
+	SlotID     string `json:"slotId,omitempty"`
+	OrderID    string `json:"orderId,omitempty"`
+	Message    string `json:"message"`
+	// Reason is the inputs of the decision behind a LOW_SUPPLY entry.
+	Reason    json.RawMessage `json:"reason,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+	Read      bool            `json:"read"`
 }
 
 // NotificationSettings is how a customer wants to be told: by e-mail, in

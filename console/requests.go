@@ -2,6 +2,9 @@ package console
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"strings"
 
 	"replenish"
 	"replenish/measure"
@@ -126,40 +129,114 @@ func (s *Service) Requests(ctx context.Context, status string) (rs []replenish.R
 	return rs, err
 }
 
-// Assignment is the operator's answer to a request.
+// Assignment is the operator's answer to a request: the low threshold
+// (in the request's measurement), the reorder policy and the FORECAST
+// policy's service level, in per cent. Changing an assignment, nil and
+// "" keep what was set.
 type Assignment struct {
-	Threshold *float64 `json:"threshold"`
-	Policy    string   `json:"policy"`
+	Threshold    *float64 `json:"threshold"`
+	Policy       string   `json:"policy"`
+	ServiceLevel *float64 `json:"serviceLevel"`
 }
 
 // Assign gives a submitted request its replenishment ID, low threshold
-// (in the request's measurement) and policy (FORECAST when not given).
+// and policy (FORECAST when not given) with its service level
+// (replenish.DefaultServiceLevel when not given).
 func (s *Service) Assign(ctx context.Context, by replenish.Principal, requestID string, a Assignment) (replenish.Request, error) {
 	return s.decide(ctx, by, requestID, "assign", func(r *replenish.Request) error {
-		f := replenish.Fields{}
-		switch {
-		case a.Threshold == nil:
-			f.Add("threshold", "required: the low threshold in the slot's measurement")
-		case *a.Threshold < 0:
-			f.Add("threshold", "must be 0 or more")
-		case r.Measurement.Type == measure.Percentage && *a.Threshold > 100:
-			f.Add("threshold", "a percentage is at most 100")
-		}
-		switch a.Policy {
-		case "":
-			a.Policy = replenish.PolicyForecast
-		case replenish.PolicyThreshold, replenish.PolicyForecast:
-		default:
-			f.Add("policy", "must be THRESHOLD or FORECAST")
-		}
-		if err := f.Err(); err != nil {
+		level := replenish.DefaultServiceLevel
+		r.Policy, r.ServiceLevel = replenish.PolicyForecast, &level
+		if err := a.apply(r, true); err != nil {
 			return err
 		}
-		r.Status, r.Threshold, r.Policy = replenish.RequestAssigned, a.Threshold, a.Policy
+		r.Status = replenish.RequestAssigned
 		r.ReplenishmentID = replenish.NewID("rp-", 26)
 		return nil
 	})
 }
+
+// ChangeAssignment changes the threshold, policy or service level of an
+// assigned replenishment ID; every slot of every device with it follows
+// from its next reading.
+func (s *Service) ChangeAssignment(ctx context.Context, by replenish.Principal, requestID string, a Assignment) (replenish.Request, error) {
+	if by.Role != replenish.RoleOperator {
+		return replenish.Request{}, replenish.Errorf(replenish.EForbidden, "only the operator changes a replenishment ID's policy")
+	}
+	var r replenish.Request
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		var err error
+		if r, err = tx.Request(ctx, requestID); err != nil {
+			return err
+		}
+		if r.Status != replenish.RequestAssigned {
+			return replenish.Errorf(replenish.EConflict, "request %s is %s: only an ASSIGNED request has a policy to change", requestID, r.Status)
+		}
+		before := r
+		if err := a.apply(&r, false); err != nil {
+			return err
+		}
+		r.UpdatedAt = s.now()
+		if err := tx.PutRequest(ctx, r); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, by, r.VendorCode, r.ModelID, "change the policy of slot "+r.SlotID, before, r)
+	})
+	return r, err
+}
+
+// apply checks a and sets what it gives on r, naming every field at fault;
+// assigning, the threshold is required. A service level may be given as a
+// fraction: 0.95 is 95 %.
+func (a Assignment) apply(r *replenish.Request, assigning bool) error {
+	f := replenish.Fields{}
+	if t := a.Threshold; t != nil || assigning {
+		switch {
+		case t == nil:
+			f.Add("threshold", "required: the low threshold in the slot's measurement")
+		case *t < 0:
+			f.Add("threshold", "must be 0 or more")
+		case r.Measurement.Type == measure.Percentage && *t > 100:
+			f.Add("threshold", "a percentage is at most 100")
+		}
+	}
+	policy := strings.ToUpper(strings.TrimSpace(a.Policy))
+	switch policy {
+	case "", replenish.PolicyThreshold, replenish.PolicyForecast:
+	default:
+		f.Add("policy", "must be THRESHOLD or FORECAST")
+	}
+	var level *float64
+	if l := a.ServiceLevel; l != nil {
+		v := *l
+		if v > 0 && v < 1 {
+			v *= 100
+		}
+		if v < MinServiceLevel || v > MaxServiceLevel || math.IsNaN(v) {
+			f.Add("serviceLevel", fmt.Sprintf("must be between %g and %g (per cent), such as 95", MinServiceLevel, MaxServiceLevel))
+		}
+		level = &v
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if a.Threshold != nil {
+		t := *a.Threshold
+		r.Threshold = &t
+	}
+	if policy != "" {
+		r.Policy = policy
+	}
+	if level != nil {
+		r.ServiceLevel = level
+	}
+	return nil
+}
+
+// The service levels the operator may set, in per cent.
+const (
+	MinServiceLevel = 50.0
+	MaxServiceLevel = 99.9
+)
 
 // Reject refuses a submitted request with a reason the vendor sees.
 func (s *Service) Reject(ctx context.Context, by replenish.Principal, requestID, reason string) (replenish.Request, error) {

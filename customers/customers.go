@@ -25,6 +25,8 @@ type Service struct {
 	// silentAfter is how long a slot may stay silent before it is shown
 	// as not reporting.
 	silentAfter time.Duration
+	// window is the cancellation window, which forecasts count in.
+	window time.Duration
 }
 
 // New returns a Service on store; now is the clock, notify tells vendors
@@ -36,6 +38,9 @@ func New(store storage.Store, now func() time.Time, notify *notifications.Servic
 // NotReportingAfter sets how long a slot may stay silent before it is
 // shown as not reporting (engine.StaleAfter by default).
 func (s *Service) NotReportingAfter(d time.Duration) { s.silentAfter = d }
+
+// CancelWindow sets the cancellation window that forecasts count in.
+func (s *Service) CancelWindow(d time.Duration) { s.window = d }
 
 // StateAsker asks a vendor's cloud, in the background and without
 // blocking, to report the current state of a customer's endpoint.
@@ -74,9 +79,36 @@ type Slot struct {
 	// InstalledAt is when the part in the device was installed (replaced
 	// or refilled), if known.
 	InstalledAt *time.Time `json:"installedAt"`
-	// RunOutDate and NextOrderDate are the forecast's, when there is one.
+	// RunOutDate and NextOrderDate are the forecast's, when there is one:
+	// when the supply (device, household inventory and open order) runs
+	// out, and, in AUTO mode, when the slot's policy expects to order.
 	RunOutDate    *time.Time `json:"runOutDate"`
 	NextOrderDate *time.Time `json:"nextOrderDate"`
+	// Forecast says what the dates come from; nil before the slot has
+	// reported twice.
+	Forecast *Forecast `json:"forecast"`
+}
+
+// Forecast is a slot's consumption estimate and forecast, in the unit of
+// its level.
+type Forecast struct {
+	// RatePerDay is the expected use per day, DailySpread the standard
+	// deviation of one day's use.
+	RatePerDay  float64 `json:"ratePerDay"`
+	DailySpread float64 `json:"dailySpread"`
+	// Observations and DaysObserved are the data behind it; Enough says
+	// whether that is enough to forecast (else the threshold decides).
+	Observations int64   `json:"observations"`
+	DaysObserved float64 `json:"daysObserved"`
+	Enough       bool    `json:"enough"`
+	// InventoryPosition is the device, household inventory and open order
+	// together; under FORECAST an order is placed when it falls to
+	// ReorderPoint.
+	InventoryPosition float64 `json:"inventoryPosition"`
+	ReorderPoint      float64 `json:"reorderPoint"`
+	Policy            string  `json:"policy"`
+	ServiceLevel      float64 `json:"serviceLevel"`
+	LeadTimeDays      float64 `json:"leadTimeDays"`
 }
 
 // Amount is a quantity with its unit.
@@ -163,9 +195,45 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 			out.InstalledAt = &at
 		}
 		out.HouseholdInventory = household(sl)
+		s.forecast(&out, sl, now)
 		v.Slots = append(v.Slots, out)
 	}
 	return v
+}
+
+// forecast fills in slot out what the forecast of sl says at time now. A
+// slot that stopped reporting has no dates: nothing is forecast on old
+// data.
+func (s *Service) forecast(out *Slot, sl replenish.EndpointSlot, now time.Time) {
+	if sl.State.Rate.N < 2 {
+		return
+	}
+	sl.Plan.Window = s.window
+	o := engine.Forecast(sl, now)
+	unit := func(v float64) float64 {
+		if sl.Measurement.Unit != "" {
+			if u, err := measure.FromBase(sl.Measurement.Type, v, sl.Measurement.Unit); err == nil {
+				v = u
+			}
+		}
+		return math.Round(v*1000) / 1000
+	}
+	level := sl.Plan.ServiceLevel
+	if level <= 0 {
+		level = replenish.DefaultServiceLevel
+	}
+	out.Forecast = &Forecast{RatePerDay: unit(o.PerDay), DailySpread: unit(o.DaySD), Observations: o.Observations,
+		DaysObserved: math.Round(o.Days*100) / 100, Enough: o.Enough, InventoryPosition: unit(o.Position),
+		ReorderPoint: unit(o.ReorderPoint), Policy: sl.Policy, ServiceLevel: level, LeadTimeDays: sl.Plan.LeadDays}
+	if out.Status == replenish.StatusNotReporting {
+		return
+	}
+	if !o.RunOut.IsZero() {
+		out.RunOutDate = &o.RunOut
+	}
+	if !o.NextOrder.IsZero() && sl.Mode == replenish.ModeAuto {
+		out.NextOrderDate = &o.NextOrder
+	}
 }
 
 // household is a slot's household inventory as the customer reads it:

@@ -54,6 +54,9 @@ const (
 	// UsedSpare records that a refill took Amount from the household
 	// inventory.
 	UsedSpare Kind = "USED_SPARE"
+	// SparesGone records that the device stayed empty although the
+	// household inventory held Amount: the spares are not there.
+	SparesGone Kind = "SPARES_GONE"
 )
 
 // Decision is one thing the caller must do, with the inputs that led to it
@@ -61,7 +64,8 @@ const (
 type Decision struct {
 	Kind   Kind
 	Reason Reason
-	// Amount is what a UsedSpare took, in the base unit.
+	// Amount is what a UsedSpare took, or what a SparesGone found missing,
+	// in the base unit.
 	Amount float64
 }
 
@@ -78,6 +82,23 @@ type Reason struct {
 	Spare float64 `json:"householdInventory,omitempty"`
 	// Held says why smart reorder is not ordering, when it is not.
 	Held string `json:"heldBecause,omitempty"`
+	// Trigger is the rule that found the supply low: THRESHOLD, or
+	// FORECAST when the forecast did.
+	Trigger string `json:"trigger"`
+	// Forecast is the forecast and its inputs, under the FORECAST policy.
+	Forecast *Inputs `json:"forecast,omitempty"`
+}
+
+// Inputs are a forecast and what it was made of, recorded with a
+// decision.
+type Inputs struct {
+	Outlook
+	ServiceLevel float64 `json:"serviceLevel"`
+	LeadDays     float64 `json:"leadTimeDays"`
+	LeadSD       float64 `json:"leadTimeSpreadDays"`
+	WindowHours  float64 `json:"cancellationWindowHours"`
+	Household    float64 `json:"householdInventory"`
+	OnOrder      float64 `json:"onOrder"`
 }
 
 // Why smart reorder holds back an order.
@@ -92,11 +113,60 @@ const (
 // returns the slot's new state, the decisions to carry out, and whether
 // the reading moved the state at all: a reading not newer than the slot's
 // newest is history only.
+//
+// A drop far beyond what the slot's use explains is held until the next
+// reading: if that one confirms it, both count; if it is back where the
+// slot was heading, the odd reading was noise and is forgotten.
 func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotState, []Decision, bool) {
 	st := s.State
 	if !st.LastSampleAt.IsZero() && !r.SampleAt.After(st.LastSampleAt) {
 		return st, nil, false
 	}
+	if st.Rate.SuspectAt != 0 {
+		held := Reading{Amount: st.Rate.SuspectAmount, SampleAt: time.UnixMicro(st.Rate.SuspectAt)}
+		s.State.Rate.SuspectAt, s.State.Rate.SuspectAmount = 0, 0
+		s.State.LastSampleAt = time.UnixMicro(st.Rate.At)
+		perDay := Estimated(st.Rate).PerDay
+		fromHeld := held.Amount - perDay*days(r.SampleAt.Sub(held.SampleAt))
+		if math.Abs(r.Amount-fromHeld) >= math.Abs(r.Amount-expected(s, r.SampleAt)) {
+			st, out := apply(s, r, now)
+			return st, out, true
+		}
+		st, out := apply(s, held, now)
+		s.State = st
+		st, more := apply(s, r, now)
+		return st, append(out, more...), true
+	}
+	if suspect(s, r) {
+		st.Rate.SuspectAmount, st.Rate.SuspectAt = r.Amount, r.SampleAt.UnixMicro()
+		st.LastSampleAt = r.SampleAt
+		return st, nil, true
+	}
+	st, out := apply(s, r, now)
+	return st, out, true
+}
+
+// expected returns the amount slot s's estimate expects at time t.
+func expected(s replenish.EndpointSlot, t time.Time) float64 {
+	dt := days(t.Sub(time.UnixMicro(s.State.Rate.At)))
+	return s.State.Amount - Estimated(s.State.Rate).PerDay*dt
+}
+
+// suspect reports whether reading r drops so far below what slot s's
+// estimate expects that it must wait for the next reading to be believed.
+func suspect(s replenish.EndpointSlot, r Reading) bool {
+	e := Estimated(s.State.Rate)
+	if !e.Enough || r.Amount >= s.State.Amount {
+		return false
+	}
+	dt := days(r.SampleAt.Sub(time.UnixMicro(s.State.Rate.At)))
+	sd := math.Sqrt(e.DaySD*e.DaySD*dt + e.RateSD*e.RateSD*dt*dt + 2*e.NoiseSD*e.NoiseSD)
+	return expected(s, r.SampleAt)-r.Amount > max(SuspectShare*s.State.Capacity, SuspectZ*sd)
+}
+
+// apply applies reading r, newer than the slot's newest, to slot s.
+func apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotState, []Decision) {
+	st := s.State
 	first := st.LastSampleAt.IsZero()
 	prev := st.Amount
 	st.Amount = r.Amount
@@ -111,7 +181,35 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		st.Capacity = r.Amount
 	}
 	var out []Decision
-	if !first && isRefill(st.Capacity, prev, r.Amount) {
+	refill := !first && isRefill(st.Capacity, prev, r.Amount, Estimated(st.Rate).NoiseSD)
+	used := prev - r.Amount
+	if refill {
+		// What was used around a refill is unknown: at least what the new
+		// part lost since it went in full, at most that and the old part's
+		// rest (had it run empty). The estimate's expectation, within
+		// those bounds: a top-up is not consumption, and a part emptied by
+		// a burst of use is not forgotten.
+		since := max(0, st.Capacity-r.Amount)
+		dt := days(r.SampleAt.Sub(time.UnixMicro(st.Rate.At)))
+		used = max(since, min(since+max(0, prev), Estimated(st.Rate).PerDay*dt))
+	}
+	// What an empty device would have given is unknown use: time passes
+	// and the estimate learns nothing.
+	st.Rate = observe(st.Rate, r.SampleAt, used, !first && (prev > 0 || r.Amount > 0))
+	switch {
+	case r.Amount > EmptyShare*st.Capacity:
+		st.Rate.EmptySince = 0
+	case st.Rate.EmptySince == 0:
+		st.Rate.EmptySince = r.SampleAt.UnixMicro()
+	}
+	if s.SensorType != replenish.SensorUsage && st.Household > 0 && emptied(st) {
+		// A customer with a spare at home puts it in an empty device: one
+		// that stays empty shows that the spares are gone (a part used up
+		// between two readings leaves no trace).
+		out = append(out, Decision{Kind: SparesGone, Amount: st.Household})
+		st.Household = 0
+	}
+	if refill {
 		st.LowCount, st.Notified, st.Ordered = 0, false, false
 		st.ReplacedAt = r.SampleAt
 		if d, ok := useSpare(s, &st, r.Amount-prev); ok {
@@ -122,7 +220,7 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		st.CancelStreak = 0
 	}
 	st, decided := decide(s, st, r.SampleAt, now)
-	return st, append(out, decided...), true
+	return st, append(out, decided...)
 }
 
 // useSpare takes what a refill put in from the household inventory, when
@@ -166,6 +264,7 @@ func Consume(s replenish.EndpointSlot, used float64, at, now time.Time) (repleni
 	}
 	st.Amount = max(0, st.Amount-used)
 	st.Capacity = max(st.Capacity, st.Amount)
+	st.Rate = observe(st.Rate, at, used, true)
 	if at.After(st.LastSampleAt) {
 		st.LastSampleAt = at
 	}
@@ -184,6 +283,7 @@ func Replace(s replenish.EndpointSlot, level float64, at, now time.Time) (replen
 	st.ReplacedAt = at
 	st.Amount = level
 	st.Capacity = max(st.Capacity, level)
+	st.Rate = observe(st.Rate, at, 0, false)
 	if s.Measurement.Type == measure.Percentage {
 		st.Capacity = 100
 	}
@@ -270,6 +370,7 @@ func PackAmount(s replenish.EndpointSlot, packQuantity float64, packUnit string,
 func Cancelled(s replenish.EndpointSlot, byCustomer bool, now time.Time, cooldown time.Duration) replenish.SlotState {
 	st := s.State
 	st.OpenOrderID = ""
+	st.OnOrder = 0
 	st.Ordered, st.Notified = false, false
 	if byCustomer {
 		st.CancelStreak++
@@ -280,12 +381,35 @@ func Cancelled(s replenish.EndpointSlot, byCustomer bool, now time.Time, cooldow
 
 // Delivered returns a slot's state once its order was delivered: the
 // slot is free for the next order, and a delivery ends a run of
-// cancellations.
+// cancellations. Under FORECAST it also ends the low episode, since the
+// forecast counts what was delivered; under THRESHOLD the next episode
+// starts at a refill.
 func Delivered(s replenish.EndpointSlot) replenish.SlotState {
 	st := s.State
 	st.OpenOrderID = ""
+	st.OnOrder = 0
 	st.CancelStreak = 0
+	if s.Policy == replenish.PolicyForecast {
+		st.Ordered = false
+	}
 	return st
+}
+
+// Placed returns a slot's state once an order of amount (in the unit of
+// its household inventory) was placed for it.
+func Placed(s replenish.EndpointSlot, orderID string, amount float64) replenish.SlotState {
+	st := s.State
+	st.OpenOrderID = orderID
+	st.OnOrder = amount
+	return st
+}
+
+// Shipped returns a slot's state once its open order shipped with amount
+// (in the unit of its household inventory), and what was really added:
+// the order is no longer on order but in the household inventory.
+func Shipped(s replenish.EndpointSlot, amount float64) (replenish.SlotState, float64) {
+	s.State.OnOrder = 0
+	return AddHousehold(s, amount)
 }
 
 // PriceRose reports whether current, an offer's price, is more than
@@ -303,22 +427,43 @@ func PriceRose(chosen, current string) bool {
 }
 
 // decide counts a reading sampled at time at whose result is st, and
-// returns what the slot's mode asks for when the supply is low.
+// returns what the slot's mode asks for when the supply is low: under the
+// THRESHOLD policy, after LowReadings readings at or below the threshold;
+// under FORECAST, also when the forecast says so.
 func decide(s replenish.EndpointSlot, st replenish.SlotState, at, now time.Time) (replenish.SlotState, []Decision) {
 	if st.Amount <= s.Threshold {
 		st.LowCount++
 	} else {
 		st.LowCount = 0
 	}
-	if st.LowCount < LowReadings || now.Sub(at) > StaleAfter {
+	if now.Sub(at) > StaleAfter {
+		return st, nil
+	}
+	s.State = st
+	var forecast *Inputs
+	if s.Policy == replenish.PolicyForecast {
+		forecast = &Inputs{Outlook: Forecast(s, at), ServiceLevel: s.Plan.ServiceLevel,
+			LeadDays: s.Plan.LeadDays, LeadSD: s.Plan.LeadSD, WindowHours: s.Plan.Window.Hours(),
+			Household: st.Household, OnOrder: st.OnOrder}
+		if forecast.ServiceLevel <= 0 {
+			forecast.ServiceLevel = replenish.DefaultServiceLevel
+		}
+	}
+	byForecast := forecast != nil && forecast.Low
+	if st.LowCount < LowReadings && !byForecast {
 		return st, nil
 	}
 
-	why := Reason{Policy: s.Policy, Threshold: s.Threshold, Amount: st.Amount,
-		Capacity: st.Capacity, LowCount: st.LowCount, SampleAt: at}
+	why := Reason{Policy: s.Policy, Trigger: replenish.PolicyThreshold, Threshold: s.Threshold, Amount: st.Amount,
+		Capacity: st.Capacity, LowCount: st.LowCount, SampleAt: at, Forecast: forecast}
+	if byForecast {
+		why.Trigger = replenish.PolicyForecast
+	}
 	// Spares at home are the first answer to a low device: the customer
-	// is told to use one, and an order follows when none is left.
-	if s.SensorType != replenish.SensorUsage && st.Household > 0 {
+	// is told to use one, and an order follows when none is left. A
+	// forecast counts the spares already, so when it finds the supply low
+	// they are not enough.
+	if !byForecast && s.SensorType != replenish.SensorUsage && st.Household > 0 {
 		why.Spare = st.Household
 	}
 	notify := func() []Decision {
@@ -352,13 +497,13 @@ func decide(s replenish.EndpointSlot, st replenish.SlotState, at, now time.Time)
 
 // isRefill reports whether a move from prev to next is a refill: a rise of
 // more than RefillShare of capacity, or any rise to full (100 % for a
-// percentage).
-func isRefill(capacity, prev, next float64) bool {
+// percentage) beyond what the sensor's noise explains.
+func isRefill(capacity, prev, next, noise float64) bool {
 	rise := next - prev
 	if rise <= 0 {
 		return false
 	}
-	return next >= capacity || rise > RefillShare*capacity
+	return rise > RefillShare*capacity || (next >= capacity && rise > 2*noise)
 }
 
 // Status is what the customer sees of a slot at time now; a slot silent

@@ -255,12 +255,12 @@ func TestApplyReason(t *testing.T) {
 	}{
 		{"notify on the third low reading", pct(replenish.ModeNotify),
 			[]engine.Reading{{20, t1}, {15, t2}, {12, t3}},
-			engine.Decision{Kind: notify, Reason: engine.Reason{Policy: replenish.PolicyThreshold,
+			engine.Decision{Kind: notify, Reason: engine.Reason{Policy: replenish.PolicyThreshold, Trigger: replenish.PolicyThreshold,
 				Threshold: 20, Amount: 12, Capacity: 100, LowCount: 3, SampleAt: t3}}},
 		// Two stale lows then a fresh one: the count carries the stale ones.
 		{"order after stale lows counts them all", slot(measure.Count, 3, replenish.ModeAuto, "pods-30"),
 			[]engine.Reading{{30, now.Add(-100 * time.Hour)}, {3, now.Add(-90 * time.Hour)}, {2, now.Add(-80 * time.Hour)}, {1, t3}},
-			engine.Decision{Kind: order, Reason: engine.Reason{Policy: replenish.PolicyThreshold,
+			engine.Decision{Kind: order, Reason: engine.Reason{Policy: replenish.PolicyThreshold, Trigger: replenish.PolicyThreshold,
 				Threshold: 3, Amount: 1, Capacity: 30, LowCount: 3, SampleAt: t3}}},
 	}
 	for _, tc := range tests {

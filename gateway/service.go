@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -141,7 +142,9 @@ func (s *Service) applyReport(ctx context.Context, tx storage.Tx, g storage.Gran
 		return replenish.Errorf(replenish.EForbidden, "endpoint %s belongs to another vendor", r.EndpointID)
 	}
 	slots := map[string]*replenish.EndpointSlot{}
+	window := s.orders.Settings().CancelWindow
 	for i := range e.Slots {
+		e.Slots[i].Plan.Window = window // forecasts count it in
 		slots[e.Slots[i].Instance] = &e.Slots[i]
 	}
 	// sensor finds the slot of a reported instance and checks that it is
@@ -317,8 +320,12 @@ func (s *Service) Unlinked(ctx context.Context, tx storage.Tx, customerID, vendo
 func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot, d engine.Decision, now time.Time) error {
 	switch d.Kind {
 	case engine.NotifyLow:
+		why, err := json.Marshal(d.Reason)
+		if err != nil {
+			return err
+		}
 		return s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
-			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: lowMessage(e, sl, d.Reason)})
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: lowMessage(e, sl, d.Reason), Reason: why})
 	case engine.PlaceOrder:
 		_, err := s.orders.Place(ctx, tx, e, sl, d, now)
 		return err
@@ -326,6 +333,17 @@ func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endp
 		return tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: engine.Household(*sl),
 			Delta: -d.Amount, Source: storage.HouseholdRefill, At: now,
 			Reason: "the device was refilled: a spare from home went in"})
+	case engine.SparesGone:
+		if err := tx.InsertHouseholdChange(ctx, storage.HouseholdChange{Slot: sl.ID, Quantity: 0,
+			Delta: -d.Amount, Source: storage.HouseholdDevice, At: now,
+			Reason: "the device stayed empty: the spares at home seem to be used up"}); err != nil {
+			return err
+		}
+		return s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
+			Message: fmt.Sprintf("%s on %s has stayed empty, so the spares recorded at home seem to be used up: "+
+				"the household inventory is now 0. If you still have some, set the number on the inventory page.",
+				sl.Name, e.FriendlyName)})
 	}
 	return fmt.Errorf("unknown decision %q", d.Kind)
 }

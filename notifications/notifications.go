@@ -177,6 +177,8 @@ type CustomerBody struct {
 	SlotID           string `json:"slotId,omitempty"`
 	OrderID          string `json:"orderId,omitempty"`
 	Message          string `json:"message"`
+	// Reason is the inputs of the decision behind a LOW_SUPPLY.
+	Reason json.RawMessage `json:"reason,omitempty"`
 }
 
 // Customer tells a customer f, in the caller's transaction, on every
@@ -203,7 +205,7 @@ func (s *Service) Customer(ctx context.Context, tx storage.Tx, f replenish.FeedE
 		n.ID, n.Channel, n.Target = replenish.NewUUID(), storage.ChannelCustomer, set.WebhookURL
 		if n.Body, err = json.Marshal(CustomerBody{NotificationInfo: Info{NotificationType: f.Type, NotificationID: n.ID,
 			NotificationTime: now.UTC().Format(timeFormat), Version: "2"}, CustomerID: f.CustomerID, Type: f.Type,
-			EndpointID: f.EndpointID, SlotID: f.SlotID, OrderID: f.OrderID, Message: f.Message}); err != nil {
+			EndpointID: f.EndpointID, SlotID: f.SlotID, OrderID: f.OrderID, Message: f.Message, Reason: f.Reason}); err != nil {
 			return err
 		}
 		if err := tx.InsertNotification(ctx, n); err != nil {

@@ -82,6 +82,33 @@ func New(store storage.Store, now func() time.Time, set Settings, client *http.C
 	return &Service{store: store, now: now, set: set, client: client, log: log, notify: notify}
 }
 
+// packFor returns what order o adds to slot sl's household inventory, in
+// its unit: nothing unless the product is on the slot's list in the
+// customer's marketplace (Dash) and its pack counts in the slot's
+// measurement.
+func (s *Service) packFor(ctx context.Context, tx storage.Tx, o replenish.Order, e replenish.Endpoint,
+	sl *replenish.EndpointSlot) (float64, bool, error) {
+	c, err := tx.Customer(ctx, o.CustomerID)
+	if err != nil {
+		return 0, false, err
+	}
+	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
+	if err != nil {
+		return 0, false, err
+	}
+	listed := false
+	for _, ms := range m.Slots {
+		if ms.SlotID == sl.SlotID {
+			listed = slices.Contains(ms.Products[c.Marketplace], o.ProductID)
+		}
+	}
+	if !listed {
+		return 0, false, nil
+	}
+	add, ok := engine.PackAmount(*sl, o.PackQuantity, o.PackUnit, o.Quantity)
+	return add, ok, nil
+}
+
 // Settings returns the service's settings.
 func (s *Service) Settings() Settings { return s.set }
 
@@ -112,11 +139,15 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 		held = fmt.Sprintf("Smart reorder did not order: the price of %s rose from %s to %s %s since you chose it. "+
 			"Choose the product again to confirm the new price.", offer.Title, sl.ChosenPrice, offer.Price, offer.Currency)
 	}
+	raw, err := json.Marshal(d.Reason)
+	if err != nil {
+		return nil, err
+	}
 	if held != "" {
 		// Told once, as in NOTIFY mode; choosing the product again re-arms it.
 		sl.State.Notified = true
 		return nil, s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
-			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Reason: raw,
 			Message: fmt.Sprintf("%s on %s is low (%s left). %s", sl.Name, e.FriendlyName, amount, held)})
 	}
 	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
@@ -128,7 +159,6 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 		return nil, err
 	}
 	reason := map[string]any{}
-	raw, _ := json.Marshal(d.Reason)
 	json.Unmarshal(raw, &reason)
 	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
 	reason["mode"] = sl.Mode
@@ -145,7 +175,11 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return nil, err
 	}
-	sl.State.OpenOrderID = o.OrderID
+	onOrder, _, err := s.packFor(ctx, tx, o, *e, sl)
+	if err != nil {
+		return nil, err
+	}
+	sl.State = engine.Placed(*sl, o.OrderID, onOrder)
 	test := ""
 	if o.Test {
 		test = " (test order)"
@@ -307,32 +341,23 @@ func (s *Service) settle(ctx context.Context, tx storage.Tx, o replenish.Order, 
 	return s.notify.Customer(ctx, tx, feed)
 }
 
-// receive raises a slot's household inventory by the pack an order
-// shipped, when the product is on the slot's list (Dash), and records why.
+// receive moves what an order shipped from the slot's open order to its
+// household inventory, when the product is on the slot's list (Dash), and
+// records why.
 func (s *Service) receive(ctx context.Context, tx storage.Tx, o replenish.Order, e replenish.Endpoint,
 	sl *replenish.EndpointSlot, at time.Time) error {
-	c, err := tx.Customer(ctx, o.CustomerID)
+	add, ok, err := s.packFor(ctx, tx, o, e, sl)
 	if err != nil {
 		return err
 	}
-	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
-	if err != nil {
-		return err
-	}
-	listed := false
-	for _, ms := range m.Slots {
-		if ms.SlotID == sl.SlotID {
-			listed = slices.Contains(ms.Products[c.Marketplace], o.ProductID)
-		}
-	}
-	if !listed {
-		return nil
-	}
-	add, ok := engine.PackAmount(*sl, o.PackQuantity, o.PackUnit, o.Quantity)
 	if !ok {
+		if sl.State.OnOrder != 0 {
+			sl.State.OnOrder = 0
+			return tx.SetSlotState(ctx, sl.ID, sl.State)
+		}
 		return nil
 	}
-	st, added := engine.AddHousehold(*sl, add)
+	st, added := engine.Shipped(*sl, add)
 	if err := tx.SetSlotState(ctx, sl.ID, st); err != nil {
 		return err
 	}

@@ -82,6 +82,7 @@ const (
 	HouseholdCustomer = "customer" // the customer set or changed it
 	HouseholdShipment = "shipment" // an order shipped
 	HouseholdRefill   = "refill"   // a spare went into the device
+	HouseholdDevice   = "device"   // the device stayed empty: no spares left
 )
 
 // HouseholdChange is one change of a slot's household inventory, in the

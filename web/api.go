@@ -7,10 +7,14 @@ package web
 // registered.
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"replenish"
@@ -149,6 +153,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.api(mux, "PUT /api/v1/products/{productId}", s.putProduct, operator)
 	s.api(mux, "GET /api/v1/replenishment-requests", s.listRequests, operator)
 	s.api(mux, "POST /api/v1/replenishment-requests/{requestId}/assign", s.assignRequest, operator)
+	s.api(mux, "PATCH /api/v1/replenishment-requests/{requestId}", s.changeAssignment, operator)
 	s.api(mux, "POST /api/v1/replenishment-requests/{requestId}/reject", s.rejectRequest, operator)
 
 	// Vendors.
@@ -280,20 +285,22 @@ type productIn struct {
 }
 
 type offerIn struct {
-	Title     string    `json:"title"`
-	Price     priceText `json:"price"`
-	Currency  string    `json:"currency"`
-	Available bool      `json:"available"`
+	Title     string     `json:"title"`
+	Price     numberText `json:"price"`
+	Currency  string     `json:"currency"`
+	Available bool       `json:"available"`
 }
 
-// priceText is a price as sent: the text of a JSON string, or the literal
-// text of any other JSON value, so that a number such as 19.99 reaches
-// catalog.NormalizePrice digit for digit, never through a float64. What is
-// not a decimal (true, an object) is refused there, by the field's name.
-type priceText string
+// numberText is a number as sent: the text of a JSON string, or the
+// literal text of any other JSON value. A price such as 19.99 thus reaches
+// catalog.NormalizePrice digit for digit, never through a float64, and a
+// number sent as "10" or "95 %" is read as leniently as number reads it.
+// What is not a number (true, an object) is refused there, by the field's
+// name.
+type numberText string
 
-// UnmarshalJSON keeps b's text; null leaves the price empty.
-func (p *priceText) UnmarshalJSON(b []byte) error {
+// UnmarshalJSON keeps b's text; null leaves it empty.
+func (p *numberText) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":
 		return nil
@@ -302,11 +309,41 @@ func (p *priceText) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*p = priceText(s)
+		*p = numberText(s)
 	default:
-		*p = priceText(b)
+		*p = numberText(b)
 	}
 	return nil
+}
+
+// number reads a number sent as field: digits with a point or a comma as
+// the decimal mark, around them spaces and a per-cent sign. Empty text is
+// nil; anything else is a problem recorded in f under the field's name.
+func number(f replenish.Fields, field, text string) *float64 {
+	t := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), "%"))
+	if t == "" {
+		return nil
+	}
+	v, err := strconv.ParseFloat(strings.Replace(t, ",", ".", 1), 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		f.Add(field, fmt.Sprintf("must be a number, such as 10 or 2.5, not %q", text))
+		return nil
+	}
+	return &v
+}
+
+// assignmentIn is an assignment as sent, to the API or from a form.
+type assignmentIn struct {
+	Threshold    numberText `json:"threshold"`
+	Policy       string     `json:"policy"`
+	ServiceLevel numberText `json:"serviceLevel"`
+}
+
+func (in assignmentIn) assignment() (console.Assignment, error) {
+	f := replenish.Fields{}
+	a := console.Assignment{Policy: in.Policy, Threshold: number(f, "threshold", string(in.Threshold)),
+		ServiceLevel: number(f, "serviceLevel", string(in.ServiceLevel))}
+	return a, f.Err()
 }
 
 func (s *Server) putProduct(w http.ResponseWriter, r *http.Request, _ replenish.Principal) error {
@@ -340,11 +377,26 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ replenis
 }
 
 func (s *Server) assignRequest(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	var in console.Assignment
+	return s.onAssignment(w, r, p, s.Console.Assign)
+}
+
+func (s *Server) changeAssignment(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	return s.onAssignment(w, r, p, s.Console.ChangeAssignment)
+}
+
+// onAssignment reads an assignment and has do apply it to the request in
+// the path.
+func (s *Server) onAssignment(w http.ResponseWriter, r *http.Request, p replenish.Principal,
+	do func(context.Context, replenish.Principal, string, console.Assignment) (replenish.Request, error)) error {
+	var in assignmentIn
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	req, err := s.Console.Assign(r.Context(), p, r.PathValue("requestId"), in)
+	a, err := in.assignment()
+	if err != nil {
+		return err
+	}
+	req, err := do(r.Context(), p, r.PathValue("requestId"), a)
 	if err != nil {
 		return err
 	}

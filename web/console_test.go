@@ -48,6 +48,7 @@ type (
 		ReplenishmentID string   `json:"replenishmentId"`
 		Threshold       *float64 `json:"threshold"`
 		Policy          string   `json:"policy"`
+		ServiceLevel    *float64 `json:"serviceLevel"`
 	}
 	listJSON[T any] struct {
 		Items []T `json:"items"`
@@ -704,8 +705,13 @@ func TestConsoleRequestAssign(t *testing.T) {
 		{map[string]any{"policy": "THRESHOLD"}, "threshold"},
 		{map[string]any{"threshold": 101, "policy": "THRESHOLD"}, "threshold"},
 		{map[string]any{"threshold": -1, "policy": "THRESHOLD"}, "threshold"},
+		{map[string]any{"threshold": "ten", "policy": "THRESHOLD"}, "threshold"},
 		{map[string]any{"threshold": 10, "policy": "SOMETIMES"}, "policy"},
-		{map[string]any{"threshold": 10, "policy": "threshold"}, "policy"},
+		{map[string]any{"threshold": 10, "serviceLevel": 49.9}, "serviceLevel"},
+		{map[string]any{"threshold": 10, "serviceLevel": "99.95"}, "serviceLevel"},
+		{map[string]any{"threshold": 10, "serviceLevel": 100}, "serviceLevel"},
+		{map[string]any{"threshold": 10, "serviceLevel": "high"}, "serviceLevel"},
+		{map[string]any{"threshold": 10, "serviceLevel": true}, "serviceLevel"},
 	} {
 		e.refused(http.StatusBadRequest, "invalid", r.field, "POST", assign, e.OperatorKey, r.body)
 	}
@@ -713,11 +719,15 @@ func TestConsoleRequestAssign(t *testing.T) {
 		map[string]any{"threshold": 10, "policy": "THRESHOLD"})
 	unchanged(t, e, e.OperatorKey, "/api/v1/replenishment-requests", all, "refused assignments")
 
+	// Lenient in what it takes: a policy in any case, numbers as strings,
+	// a service level with a per-cent sign.
 	var got requestJSON
-	e.must(http.StatusOK, "POST", assign, e.OperatorKey, map[string]any{"threshold": 10, "policy": "THRESHOLD"}, &got)
+	e.must(http.StatusOK, "POST", assign, e.OperatorKey,
+		map[string]any{"threshold": "10", "policy": " threshold", "serviceLevel": "97.5 %"}, &got)
 	if got.Status != "ASSIGNED" || !replenishmentIDRE.MatchString(got.ReplenishmentID) ||
-		got.Threshold == nil || *got.Threshold != 10 || got.Policy != "THRESHOLD" {
-		t.Fatalf("assigned = %+v, want ASSIGNED with an rp- ID, threshold 10, THRESHOLD", got)
+		got.Threshold == nil || *got.Threshold != 10 || got.Policy != "THRESHOLD" ||
+		got.ServiceLevel == nil || *got.ServiceLevel != 97.5 {
+		t.Fatalf("assigned = %+v, want ASSIGNED with an rp- ID, threshold 10, THRESHOLD at 97.5 %%", got)
 	}
 	r := slotByID(t, getModel(t, e, key, modelID), "SLOT01").Request
 	if r == nil || r.Status != "ASSIGNED" || r.ReplenishmentID != got.ReplenishmentID {
@@ -744,11 +754,45 @@ func TestConsoleRequestAssign(t *testing.T) {
 		"measurement": map[string]any{"type": "Count"}, "submit": true})
 	e.must(http.StatusOK, "POST", "/api/v1/replenishment-requests/"+pods.RequestID+"/assign", e.OperatorKey,
 		map[string]any{"threshold": 150}, &got)
-	if got.Status != "ASSIGNED" || got.Policy != "FORECAST" || *got.Threshold != 150 || !replenishmentIDRE.MatchString(got.ReplenishmentID) {
-		t.Fatalf("Count request assigned = %+v", got)
+	if got.Status != "ASSIGNED" || got.Policy != "FORECAST" || *got.Threshold != 150 || !replenishmentIDRE.MatchString(got.ReplenishmentID) ||
+		got.ServiceLevel == nil || *got.ServiceLevel != 95 {
+		t.Fatalf("Count request assigned = %+v, want FORECAST at the default 95 %%", got)
 	}
 	if got.ReplenishmentID == r.ReplenishmentID {
 		t.Fatal("two slots got the same replenishment ID")
+	}
+}
+
+// TestConsoleChangeAssignment: the operator changes an assigned request's
+// policy; what is not sent stays, a bad value names its field and changes
+// nothing, and only an assigned request has a policy to change.
+func TestConsoleChangeAssignment(t *testing.T) {
+	e := newEnv(t)
+	key, modelID := inkModel(t, e)
+	req := putRequest(t, e, key, modelID, "SLOT01", percentLevel(true))
+	change := "/api/v1/replenishment-requests/" + req.RequestID
+	e.refused(http.StatusConflict, "conflict", "", "PATCH", change, e.OperatorKey, map[string]any{"serviceLevel": 90})
+
+	e.must(http.StatusOK, "POST", change+"/assign", e.OperatorKey, map[string]any{"threshold": 10, "policy": "THRESHOLD"}, nil)
+	all := snapshot(t, e, e.OperatorKey, "/api/v1/replenishment-requests")
+	for _, r := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"serviceLevel": 99.95}, "serviceLevel"},
+		{map[string]any{"serviceLevel": 20, "policy": "FORECAST"}, "serviceLevel"},
+		{map[string]any{"threshold": -5, "policy": "FORECAST"}, "threshold"},
+		{map[string]any{"policy": "NEVER"}, "policy"},
+	} {
+		e.refused(http.StatusBadRequest, "invalid", r.field, "PATCH", change, e.OperatorKey, r.body)
+	}
+	e.refused(http.StatusForbidden, "forbidden", "", "PATCH", change, key, map[string]any{"policy": "FORECAST"})
+	unchanged(t, e, e.OperatorKey, "/api/v1/replenishment-requests", all, "refused changes")
+
+	var got requestJSON
+	e.must(http.StatusOK, "PATCH", change, e.OperatorKey, map[string]any{"policy": "forecast", "serviceLevel": 0.9}, &got)
+	if got.Policy != "FORECAST" || got.ServiceLevel == nil || *got.ServiceLevel != 90 || got.Threshold == nil || *got.Threshold != 10 {
+		t.Fatalf("changed = %+v, want FORECAST at 90 %% (0.9 read as a fraction), threshold still 10", got)
 	}
 }
 

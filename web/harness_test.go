@@ -103,6 +103,7 @@ func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
 		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users: users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
+	srv.Customers.CancelWindow(ord.Settings().CancelWindow)
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -51,6 +51,14 @@ var pageFuncs = template.FuncMap{
 		}
 		return *f
 	},
+	// serviceLevel is a request's, or the default for one assigned
+	// before service levels were kept.
+	"serviceLevel": func(f *float64) float64 {
+		if f == nil {
+			return replenish.DefaultServiceLevel
+		}
+		return *f
+	},
 }
 
 // page is what every template gets: the layout's parts, the refused form
@@ -123,6 +131,7 @@ var notices = map[string]string{
 	"removed":     "Removed.",
 	"deleted":     "Deleted.",
 	"assigned":    "Replenishment ID assigned.",
+	"changed":     "Policy changed: devices follow it from their next reading.",
 	"rejected":    "Rejected; the vendor sees the reason.",
 	"approved":    "Approved: the model is live in its submitted marketplaces.",
 	"draft":       "Saved as drafts.",

@@ -51,6 +51,7 @@ func (s *Server) consolePages(mux *http.ServeMux) {
 	// The operator.
 	mux.HandleFunc("GET /console/operator/requests", s.signedIn(s.reviewPage, operator))
 	mux.HandleFunc("POST /console/operator/requests/{requestId}/assign", s.signedIn(s.assignForm, operator))
+	mux.HandleFunc("POST /console/operator/requests/{requestId}/change", s.signedIn(s.changeForm, operator))
 	mux.HandleFunc("POST /console/operator/requests/{requestId}/reject", s.signedIn(s.rejectForm, operator))
 	mux.HandleFunc("GET /console/operator/certifications", s.signedIn(s.certificationsPage, operator))
 	mux.HandleFunc("POST /console/operator/certifications/{vendorCode}/{modelId}/approve", s.signedIn(s.approveForm, operator))
@@ -622,17 +623,32 @@ func (s *Server) onReview(w http.ResponseWriter, r *http.Request, formID, done s
 
 func (s *Server) assignForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
 	return s.onReview(w, r, "assign-"+r.PathValue("requestId"), "assigned", func(id string) error {
-		a := console.Assignment{Policy: r.PostForm.Get("policy")}
-		if t := strings.TrimSpace(r.PostForm.Get("threshold")); t != "" {
-			v, err := strconv.ParseFloat(t, 64)
-			if err != nil {
-				return replenish.FieldError("threshold", "must be a number, such as 10 or 2.5")
-			}
-			a.Threshold = &v
+		a, err := assignmentForm(r)
+		if err != nil {
+			return err
 		}
-		_, err := s.Console.Assign(r.Context(), u.Principal(), id, a)
+		_, err = s.Console.Assign(r.Context(), u.Principal(), id, a)
 		return err
 	})
+}
+
+// changeForm changes an assigned request's threshold, policy or service
+// level.
+func (s *Server) changeForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	return s.onReview(w, r, "change-"+r.PathValue("requestId"), "changed", func(id string) error {
+		a, err := assignmentForm(r)
+		if err != nil {
+			return err
+		}
+		_, err = s.Console.ChangeAssignment(r.Context(), u.Principal(), id, a)
+		return err
+	})
+}
+
+// assignmentForm reads an assignment from a parsed form.
+func assignmentForm(r *http.Request) (console.Assignment, error) {
+	return assignmentIn{Threshold: numberText(r.PostForm.Get("threshold")), Policy: r.PostForm.Get("policy"),
+		ServiceLevel: numberText(r.PostForm.Get("serviceLevel"))}.assignment()
 }
 
 func (s *Server) rejectForm(w http.ResponseWriter, r *http.Request, u replenish.User) error {

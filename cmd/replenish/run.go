@@ -26,6 +26,7 @@ Commands:
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
   bench     measure how many events per second the gateway takes
+  evaluate  compare reorder policies on a year of simulated households
   user      add a user who signs in to the console's web pages
   version   print the version
 
@@ -57,6 +58,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, rest, getenv, stdout, stderr)
+	case "evaluate":
+		return evaluateCommand(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "version":

@@ -32,6 +32,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "serve", "--help"}, nil, "", "--operator-key"},
 		{[]string{"replenish", "demo", "--help"}, nil, "", "made anew at every run"},
 		{[]string{"replenish", "simulate", "--help"}, nil, "", "--speed"},
+		{[]string{"replenish", "evaluate", "--help"}, nil, "", "lead-time bound"},
 		{[]string{"replenish", "serve", "--no-such-flag"}, nil, "flag provided but not defined", ""},
 		{[]string{"replenish", "serve", "extra"}, nil, `unexpected argument "extra"`, ""},
 		{[]string{"replenish", "serve", "--db", "postgres://x/y"}, nil, "PostgreSQL is not supported yet", ""},

@@ -255,6 +255,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
 	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
+	srv.Customers.CancelWindow(cfg.Orders.CancelWindow)
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)

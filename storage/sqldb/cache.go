@@ -37,13 +37,14 @@ import (
 // named by index; the others are copied into one byte buffer and named by
 // offset; the maps are keyed by hash and by slot key.
 
-// What the cache holds at most: slots (a slot with its share of its
-// endpoint takes about 120 bytes, so some 125 MB in all), tokens, and
+// What the cache holds at most: slots (a slot with its rate estimate and
+// its share of its endpoint takes about 260 bytes, so some 136 MB in
+// all), tokens, and
 // bytes of text. When one is full it starts over: a fleet more active
 // than that is served as without a cache, bar the first load of each
 // endpoint.
 const (
-	maxCachedSlots  = 1 << 20
+	maxCachedSlots  = 1 << 19
 	maxCachedGrants = 1 << 19
 	maxCachedText   = 64 << 20
 )
@@ -98,7 +99,9 @@ type cachedSlot struct {
 
 // cachedState is a SlotState; times are Unix microseconds, noTime for none.
 type cachedState struct {
+	rate                        replenish.Rate
 	amount, capacity, household float64
+	onOrder                     float64
 	last, replaced, cooldown    int64
 	lowCount, cancelStreak      int64
 	notified                    bool
@@ -329,14 +332,14 @@ func (c *writerCache) putEndpoint(e replenish.Endpoint) {
 }
 
 func (c *writerCache) cachedState(st replenish.SlotState) cachedState {
-	return cachedState{amount: st.Amount, capacity: st.Capacity, household: st.Household,
+	return cachedState{rate: st.Rate, onOrder: st.OnOrder, amount: st.Amount, capacity: st.Capacity, household: st.Household,
 		last: toMicros(st.LastSampleAt), replaced: toMicros(st.ReplacedAt), cooldown: toMicros(st.CooldownUntil),
 		lowCount: int64(st.LowCount), cancelStreak: int64(st.CancelStreak), notified: st.Notified,
 		ordered: st.Ordered, openOrder: c.put(st.OpenOrderID)}
 }
 
 func (c *writerCache) state(s cachedState) replenish.SlotState {
-	return replenish.SlotState{Amount: s.amount, Capacity: s.capacity, Household: s.household,
+	return replenish.SlotState{Rate: s.rate, OnOrder: s.onOrder, Amount: s.amount, Capacity: s.capacity, Household: s.household,
 		LastSampleAt: fromMicrosInt(s.last), ReplacedAt: fromMicrosInt(s.replaced), CooldownUntil: fromMicrosInt(s.cooldown),
 		LowCount: int(s.lowCount), CancelStreak: int(s.cancelStreak), Notified: s.notified,
 		Ordered: s.ordered, OpenOrderID: c.str(s.openOrder)}

@@ -168,15 +168,18 @@ func (t *tx) EndpointCookie(ctx context.Context, customerID, endpointID string) 
 }
 
 // endpointSlots and endpointRequests join each endpoint slot to what its
-// replenishment ID declared, so that the engine gets a slot's whole
-// configuration in one row.
+// replenishment ID declared and to its customer's marketplace, so that the
+// engine gets a slot's whole configuration in one row.
 const endpointSlots = `SELECT e.endpoint_id, e.vendor_code, e.customer_id, e.model_id,
 		coalesce(nullif(e.customer_name, ''), e.friendly_name),
 		s.id, s.instance, s.slot_id, s.name, s.replenishment_id, s.mode, s.product_id, s.chosen_price,
 		s.amount, s.last_sample_at, s.capacity, s.low_count, s.notified, s.ordered, s.open_order_id, s.replaced_at,
-		s.household, s.cancel_streak, s.cooldown_until,
-		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy
+		s.household, s.cancel_streak, s.cooldown_until, s.on_order, s.rate,
+		r.sensor_type, r.measurement_type, r.measurement_unit, coalesce(r.threshold, 0), r.policy,
+		coalesce(r.service_level, 0), coalesce(m.lead_days, 0), coalesce(m.lead_sd, 0)
 	FROM endpoints e
+	LEFT JOIN customers c ON c.customer_id = e.customer_id
+	LEFT JOIN marketplaces m ON m.code = c.marketplace
 	LEFT JOIN endpoint_slots s ON s.endpoint = e.id
 		-- A slot whose replenishment ID was retired (its model's slot was
 		-- removed) is gone from the endpoint; its history stays.
@@ -199,7 +202,9 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 		var (
 			key                                                          sql.NullInt64
 			instance, slotID, name, rid, mode, product, price, openOrder sql.NullString
-			amount, capacity, household, threshold                       sql.NullFloat64
+			amount, capacity, household, threshold, onOrder              sql.NullFloat64
+			level, leadDays, leadSD                                      sql.NullFloat64
+			rate                                                         []byte
 			last, replaced, cooldown                                     sql.NullInt64
 			low, notified, ordered, streak                               sql.NullInt64
 			sensor, mtype, munit, policy                                 sql.NullString
@@ -207,8 +212,8 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 		if err := rows.Scan(&e.EndpointID, &e.VendorCode, &e.CustomerID, &e.ModelID, &e.FriendlyName,
 			&key, &instance, &slotID, &name, &rid, &mode, &product, &price,
 			&amount, &last, &capacity, &low, &notified, &ordered, &openOrder, &replaced,
-			&household, &streak, &cooldown,
-			&sensor, &mtype, &munit, &threshold, &policy); err != nil {
+			&household, &streak, &cooldown, &onOrder, &rate,
+			&sensor, &mtype, &munit, &threshold, &policy, &level, &leadDays, &leadSD); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].EndpointID != e.EndpointID || out[len(out)-1].CustomerID != e.CustomerID {
@@ -226,7 +231,9 @@ func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replen
 			State: replenish.SlotState{Amount: amount.Float64, LastSampleAt: fromMicros(last),
 				Capacity: capacity.Float64, LowCount: int(low.Int64), Notified: notified.Int64 == 1,
 				Ordered: ordered.Int64 == 1, OpenOrderID: openOrder.String, ReplacedAt: fromMicros(replaced),
-				Household: household.Float64, CancelStreak: int(streak.Int64), CooldownUntil: fromMicros(cooldown)},
+				Household: household.Float64, CancelStreak: int(streak.Int64), CooldownUntil: fromMicros(cooldown),
+				OnOrder: onOrder.Float64, Rate: decodeRate(rate)},
+			Plan: replenish.Plan{ServiceLevel: level.Float64, LeadDays: leadDays.Float64, LeadSD: leadSD.Float64},
 		}
 		// The operator sets the threshold in the declared unit; the engine
 		// works in the base unit.
@@ -281,12 +288,13 @@ func (t *tx) Endpoints(ctx context.Context, customerID string) ([]replenish.Endp
 // its copy as well, rather than starting over (cache.go).
 const setSlotState = `UPDATE endpoint_slots SET amount = ?, last_sample_at = ?, capacity = ?,
 		low_count = ?, notified = ?, ordered = ?, open_order_id = ?, replaced_at = ?,
-		household = ?, cancel_streak = ?, cooldown_until = ?
+		household = ?, cancel_streak = ?, cooldown_until = ?, on_order = ?, rate = ?
 	WHERE id = ?`
 
 func (t *tx) SetSlotState(ctx context.Context, slotKey int64, s replenish.SlotState) error {
 	res, err := t.exec(ctx, "slot state", setSlotState, s.Amount, micros(s.LastSampleAt), s.Capacity, s.LowCount, boolInt(s.Notified),
-		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), s.Household, s.CancelStreak, micros(s.CooldownUntil), slotKey)
+		boolInt(s.Ordered), s.OpenOrderID, micros(s.ReplacedAt), s.Household, s.CancelStreak, micros(s.CooldownUntil),
+		s.OnOrder, encodeRate(s.Rate), slotKey)
 	if err := mustAffect(res, err, "endpoint slot"); err != nil {
 		return err
 	}
@@ -336,13 +344,14 @@ func (t *tx) InsertReading(ctx context.Context, r storage.Reading) error {
 // Feed.
 
 func (t *tx) InsertFeed(ctx context.Context, f replenish.FeedEntry) error {
-	_, err := t.exec(ctx, "feed entry", `INSERT INTO feed (customer_id, type, endpoint_id, slot_id, order_id, message, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, f.CustomerID, f.Type, f.EndpointID, f.SlotID, f.OrderID, f.Message, micros(f.CreatedAt))
+	_, err := t.exec(ctx, "feed entry", `INSERT INTO feed (customer_id, type, endpoint_id, slot_id, order_id, message, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, f.CustomerID, f.Type, f.EndpointID, f.SlotID, f.OrderID, f.Message, string(f.Reason),
+		micros(f.CreatedAt))
 	return err
 }
 
 func (t *tx) Feed(ctx context.Context, customerID string, limit int) ([]replenish.FeedEntry, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT id, customer_id, type, endpoint_id, slot_id, order_id, message, created_at,
+	rows, err := t.tx.QueryContext(ctx, `SELECT id, customer_id, type, endpoint_id, slot_id, order_id, message, reason, created_at,
 			read_at IS NOT NULL
 		FROM feed WHERE customer_id = ? ORDER BY id DESC LIMIT ?`, customerID, limit)
 	if err != nil {
@@ -351,8 +360,12 @@ func (t *tx) Feed(ctx context.Context, customerID string, limit int) ([]replenis
 	return collect(rows, func(s interface{ Scan(...any) error }) (replenish.FeedEntry, error) {
 		var f replenish.FeedEntry
 		var created sql.NullInt64
-		err := s.Scan(&f.ID, &f.CustomerID, &f.Type, &f.EndpointID, &f.SlotID, &f.OrderID, &f.Message, &created, &f.Read)
+		var reason string
+		err := s.Scan(&f.ID, &f.CustomerID, &f.Type, &f.EndpointID, &f.SlotID, &f.OrderID, &f.Message, &reason, &created, &f.Read)
 		f.CreatedAt = fromMicros(created)
+		if reason != "" {
+			f.Reason = json.RawMessage(reason)
+		}
 		return f, err
 	})
 }

@@ -463,20 +463,20 @@ func (t *tx) SetSlotProducts(ctx context.Context, vendorCode, modelID, slotID, m
 // Replenishment-ID requests.
 
 const requestCols = `request_id, slot_id, sensor_type, measurement_type, measurement_unit, description,
-	status, reject_reason, replenishment_id, threshold, policy, submitted_at, decided_at, updated_at`
+	status, reject_reason, replenishment_id, threshold, policy, service_level, submitted_at, decided_at, updated_at`
 
 // requestRow is a request as scanned, with its nullable columns.
 type requestRow struct {
 	replenish.Request
 	mtype, munit                string
 	rid                         sql.NullString
-	threshold                   sql.NullFloat64
+	threshold, level            sql.NullFloat64
 	submitted, decided, updated sql.NullInt64
 }
 
 func (r *requestRow) dest() []any {
 	return []any{&r.RequestID, &r.SlotID, &r.SensorType, &r.mtype, &r.munit, &r.Description, &r.Status,
-		&r.RejectReason, &r.rid, &r.threshold, &r.Policy, &r.submitted, &r.decided, &r.updated}
+		&r.RejectReason, &r.rid, &r.threshold, &r.Policy, &r.level, &r.submitted, &r.decided, &r.updated}
 }
 
 func (r *requestRow) request() replenish.Request {
@@ -486,6 +486,10 @@ func (r *requestRow) request() replenish.Request {
 	if r.threshold.Valid {
 		v := r.threshold.Float64
 		q.Threshold = &v
+	}
+	if r.level.Valid {
+		v := r.level.Float64
+		q.ServiceLevel = &v
 	}
 	if t := fromMicros(r.submitted); !t.IsZero() {
 		q.SubmittedAt = &t
@@ -498,9 +502,12 @@ func (r *requestRow) request() replenish.Request {
 }
 
 func (t *tx) PutRequest(ctx context.Context, r replenish.Request) error {
-	var rid, threshold, submitted, decided any
+	var rid, threshold, level, submitted, decided any
 	if r.ReplenishmentID != "" {
 		rid = r.ReplenishmentID
+	}
+	if r.ServiceLevel != nil {
+		level = *r.ServiceLevel
 	}
 	if r.Threshold != nil {
 		threshold = *r.Threshold
@@ -513,15 +520,15 @@ func (t *tx) PutRequest(ctx context.Context, r replenish.Request) error {
 	}
 	_, err := t.exec(ctx, "replenishment request", `INSERT INTO replenishment_requests (request_id, vendor_code, model_id,
 			slot_id, sensor_type, measurement_type, measurement_unit, description, status, reject_reason,
-			replenishment_id, threshold, policy, submitted_at, decided_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			replenishment_id, threshold, policy, service_level, submitted_at, decided_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (request_id) DO UPDATE SET sensor_type = excluded.sensor_type,
 			measurement_type = excluded.measurement_type, measurement_unit = excluded.measurement_unit,
 			description = excluded.description, status = excluded.status, reject_reason = excluded.reject_reason,
 			replenishment_id = excluded.replenishment_id, threshold = excluded.threshold, policy = excluded.policy,
-			submitted_at = excluded.submitted_at, decided_at = excluded.decided_at, updated_at = excluded.updated_at`,
+			service_level = excluded.service_level, submitted_at = excluded.submitted_at, decided_at = excluded.decided_at, updated_at = excluded.updated_at`,
 		r.RequestID, r.VendorCode, r.ModelID, r.SlotID, r.SensorType, string(r.Measurement.Type),
-		string(r.Measurement.Unit), r.Description, r.Status, r.RejectReason, rid, threshold, r.Policy,
+		string(r.Measurement.Unit), r.Description, r.Status, r.RejectReason, rid, threshold, r.Policy, level,
 		submitted, decided, micros(r.UpdatedAt))
 	return err
 }

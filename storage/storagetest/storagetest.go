@@ -185,7 +185,8 @@ func assigned() replenish.Request {
 		RequestID: requestID, VendorCode: vendorA, ModelID: modelID, SlotID: slotID,
 		SensorType: replenish.SensorLevel, Measurement: replenish.Measurement{Type: measure.Volume, Unit: "LITER"},
 		Description: "ink tank", Status: replenish.RequestAssigned, ReplenishmentID: rid,
-		Threshold: ptr(2.0), Policy: replenish.PolicyThreshold, SubmittedAt: ptr(t0), DecidedAt: ptr(t1), UpdatedAt: t1,
+		Threshold: ptr(2.0), Policy: replenish.PolicyThreshold, ServiceLevel: ptr(97.5),
+		SubmittedAt: ptr(t0), DecidedAt: ptr(t1), UpdatedAt: t1,
 	}
 }
 
@@ -865,13 +866,16 @@ func testEndpoints(t *testing.T, s storage.Store) {
 	key := putEndpoint(t, s, e)
 	got := getEndpoint(t, s, cust1, "dev-1")
 	want := e
-	// Endpoint joins what the request declared; its threshold of 2 litres
-	// comes back in millilitres, the base unit.
+	// Endpoint joins what the request declared (its threshold of 2 litres
+	// comes back in millilitres, the base unit) and the lead time of the
+	// customer's marketplace.
+	us := catalog.Marketplaces[slices.IndexFunc(catalog.Marketplaces, func(m replenish.Marketplace) bool { return m.Code == "US" })]
 	want.Slots = []replenish.EndpointSlot{{
 		ID: key, EndpointID: e.EndpointID, VendorCode: vendorA, CustomerID: cust1, ModelID: modelID,
 		SlotID: slotID, Instance: instance, Name: "Black ink", ReplenishmentID: rid,
 		SensorType: replenish.SensorLevel, Measurement: replenish.Measurement{Type: measure.Volume, Unit: "LITER"},
 		Threshold: 2000, Policy: replenish.PolicyThreshold, Mode: replenish.ModeNotify,
+		Plan: replenish.Plan{ServiceLevel: 97.5, LeadDays: us.LeadDays, LeadSD: us.LeadSD},
 	}}
 	wantEqual(t, "Endpoint", got, want)
 	// Given instances, only their slots; an endpoint without them still is.
@@ -891,7 +895,9 @@ func testEndpoints(t *testing.T, s storage.Store) {
 	// A second discovery renames the device; what the engine and the
 	// customer set on the slot stays.
 	state := replenish.SlotState{Amount: 750, LastSampleAt: t1, Capacity: 1000, LowCount: 2, Notified: true,
-		Household: 2, CancelStreak: 1, CooldownUntil: t1.Add(time.Hour)}
+		Household: 2, CancelStreak: 1, CooldownUntil: t1.Add(time.Hour), OnOrder: 500,
+		Rate: replenish.Rate{At: t1.UnixMicro(), Since: t0.UnixMicro(), N: 7, W: 6.5, Used: 120, Days: 6, Sq: 40,
+			Lag: -3, ShortUsed: 60, ShortDays: 3, Up: 1.5, Last: 2, SuspectAmount: 300, SuspectAt: t1.UnixMicro()}}
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
 		return first(tx.SetSlotState(ctx, key, state), tx.SetSubscription(ctx, key, replenish.ModeAuto, "INK-XL", "39.99"))
 	})
