@@ -384,3 +384,51 @@ func TestPagesRejectedRequest(t *testing.T) {
 		t.Fatal("the resubmitted request is not in the operator's queue")
 	}
 }
+
+// TestPagesAssignAndChange: the operator assigns a request with a service
+// level and later changes its policy on the review page; a level out of
+// range is refused next to its field, what was typed kept, and changes
+// nothing.
+func TestPagesAssignAndChange(t *testing.T) {
+	e := newEnv(t)
+	consoleUsers(t, e)
+	ven, op := pageClient(t), pageClient(t)
+	post(t, ven, e.URL+"/console/sign-in", signInForm(vendorEmail, vendorPassword))
+	post(t, op, e.URL+"/console/sign-in", signInForm(opEmail, opPassword))
+	post(t, ven, e.URL+"/console/models", url.Values{"kind": {"SKILL"}, "name": {"Printer"}, "modelId": {"p"}})
+	post(t, ven, e.URL+"/console/models/p/slots/SLOT01/category", url.Values{"category": {"INK"}})
+	post(t, ven, e.URL+"/console/models/p/requests", url.Values{"SLOT01.sensorType": {"LEVEL"},
+		"SLOT01.measurementType": {"Percentage"}, "SLOT01.description": {"level sensor"}, "action": {"submit"}})
+	rq := serviceModel(t, e, "inkco", "p").Slots[0].Request
+	base := e.URL + "/console/operator/requests/" + rq.RequestID
+
+	resp, _ := post(t, op, base+"/assign", url.Values{"threshold": {"10"}, "policy": {"FORECAST"}, "serviceLevel": {"97,5"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("assigning: %d", resp.StatusCode)
+	}
+	rq = serviceModel(t, e, "inkco", "p").Slots[0].Request
+	if rq.ServiceLevel == nil || *rq.ServiceLevel != 97.5 || rq.Policy != replenish.PolicyForecast {
+		t.Fatalf("assigned %+v, want FORECAST at 97.5 %%", rq)
+	}
+
+	resp, body := post(t, op, base+"/change", url.Values{"threshold": {"10"}, "policy": {"FORECAST"}, "serviceLevel": {"120"}})
+	if resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, `id="change-`+rq.RequestID+`-level" name="serviceLevel" inputmode="decimal" value="120" class="invalid"`) ||
+		!strings.Contains(body, "between 50 and 99.9") {
+		t.Fatalf("a service level of 120: %d, want 400 by the field with 120 kept\n%s", resp.StatusCode, body)
+	}
+	if got := serviceModel(t, e, "inkco", "p").Slots[0].Request; *got.ServiceLevel != 97.5 {
+		t.Fatalf("a refused change changed the level to %g", *got.ServiceLevel)
+	}
+	resp, _ = post(t, op, base+"/change", url.Values{"threshold": {"15"}, "policy": {"THRESHOLD"}, "serviceLevel": {"90"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("changing: %d", resp.StatusCode)
+	}
+	got := serviceModel(t, e, "inkco", "p").Slots[0].Request
+	if *got.ServiceLevel != 90 || got.Policy != replenish.PolicyThreshold || *got.Threshold != 15 {
+		t.Fatalf("changed %+v, want THRESHOLD 15 at 90 %%", got)
+	}
+	if _, body = get(t, op, e.URL+"/console/operator/requests"); !strings.Contains(body, "≤ 15 THRESHOLD") {
+		t.Errorf("the decided list does not show the change\n%s", body)
+	}
+}
