@@ -174,6 +174,7 @@ func (s *Service) view(e replenish.Endpoint, m replenish.Model, mp string) Endpo
 	v := Endpoint{EndpointID: e.EndpointID, VendorCode: e.VendorCode, ModelID: e.ModelID,
 		FriendlyName: e.FriendlyName, Slots: []Slot{}}
 	for _, sl := range e.Slots {
+		sl.Plan.Window = s.window
 		out := Slot{SlotID: sl.SlotID, Name: sl.Name, SensorType: sl.SensorType, Status: engine.Status(sl, now, s.silentAfter),
 			Mode: sl.Mode, ProductID: sl.ProductID, Products: productList(m, sl.SlotID, mp), OpenOrderID: sl.State.OpenOrderID}
 		// A USAGE slot's amount is the household inventory, known (zero
@@ -208,7 +209,6 @@ func (s *Service) forecast(out *Slot, sl replenish.EndpointSlot, now time.Time) 
 	if sl.State.Rate.N < 2 {
 		return
 	}
-	sl.Plan.Window = s.window
 	o := engine.Forecast(sl, now)
 	unit := func(v float64) float64 {
 		if sl.Measurement.Unit != "" {

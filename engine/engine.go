@@ -506,15 +506,17 @@ func isRefill(capacity, prev, next, noise float64) bool {
 	return rise > RefillShare*capacity || (next >= capacity && rise > 2*noise)
 }
 
-// Status is what the customer sees of a slot at time now; a slot silent
-// for longer than silentAfter is not reporting.
+// Status is what the customer sees of a slot at time now: low after
+// LowReadings low readings, or under FORECAST when the forecast finds the
+// supply at home low (whether or not an order is on its way); a slot
+// silent for longer than silentAfter is not reporting.
 func Status(s replenish.EndpointSlot, now time.Time, silentAfter time.Duration) string {
 	switch {
 	case s.State.LastSampleAt.IsZero():
 		return replenish.StatusUnknown
 	case now.Sub(s.State.LastSampleAt) > silentAfter:
 		return replenish.StatusNotReporting
-	case s.State.LowCount >= LowReadings:
+	case s.State.LowCount >= LowReadings, s.Policy == replenish.PolicyForecast && forecastLow(s, now):
 		return replenish.StatusLow
 	default:
 		return replenish.StatusOK
@@ -540,4 +542,11 @@ func DescribeAmount(sl *replenish.EndpointSlot) string {
 		return fmt.Sprintf("%.3g %s", v, measure.UnitName(sl.Measurement.Unit))
 	}
 	return fmt.Sprintf("%g %s", a, measure.BaseUnit(sl.Measurement.Type))
+}
+
+// forecastLow reports whether the forecast finds slot s's supply at home
+// (the device and the household inventory) low at time now.
+func forecastLow(s replenish.EndpointSlot, now time.Time) bool {
+	s.State.OnOrder = 0
+	return Forecast(s, now).Low
 }

@@ -119,6 +119,15 @@ func TestForecastOrdersAhead(t *testing.T) {
 	if l := levels[days[0]]; l < 25 || l > 50 {
 		t.Errorf("ordered at %g %%, want between 25 and 50 %%: after the lead time's use, before the threshold", l)
 	}
+	// Shown as low from the order on, while the order is on its way.
+	before, after := f.slot, f.slot
+	before.State = daily(forecastSlot(), levels[:days[0]]).slot.State
+	if got := engine.Status(before, day0.AddDate(0, 0, days[0]-1), engine.StaleAfter); got != replenish.StatusOK {
+		t.Errorf("status the day before the order: %s, want OK", got)
+	}
+	if got := engine.Status(after, day0.AddDate(0, 0, len(levels)-1), engine.StaleAfter); got != replenish.StatusLow {
+		t.Errorf("status with the order on its way: %s, want LOW", got)
+	}
 	why := f.decisions[days[0]][0].Reason
 	in := why.Forecast
 	if why.Trigger != replenish.PolicyForecast || in == nil {

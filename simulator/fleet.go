@@ -130,6 +130,24 @@ func (c *Cloud) Simulate(ctx context.Context, o RunOptions, st *Stats) {
 	}
 }
 
+// Backfill has device d of account a report its levels once a day for the
+// days before now, after a day of use each, as a device that kept a log
+// of its own would once linked: Replenish learns its rate of use at once,
+// rather than after days of reports.
+func (c *Cloud) Backfill(ctx context.Context, a *Account, d *Device, days int, now time.Time) error {
+	for i := days; i >= 1; i-- {
+		d.step(1)
+		status, err := c.Report(ctx, a, d, replenish.NewUUID(), now.Add(-time.Duration(i)*24*time.Hour))
+		if err != nil {
+			return err
+		}
+		if status != http.StatusAccepted {
+			return fmt.Errorf("%s: the gateway answered %d to a report of %d days ago", d.EndpointID, status, i)
+		}
+	}
+	return nil
+}
+
 // deviceDay is one simulated day of one device: use (unless it is the
 // first day), then its reports, with the day's noise, and any report held
 // back the day before.

@@ -42,7 +42,7 @@ which keeps them in memory and prints a line for each as it arrives;
 var demoDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 2, Kinds: "printer", PerCustomer: 1, Marketplaces: "US",
 	Auto: 0.5, Days: 60, Speed: 86400, Duration: time.Minute, Concurrency: 2, Noise: 0, Watch: true,
 	Progress: 10 * time.Second, Clerk: true, ShipAfter: 5 * time.Second, DeliverAfter: 5 * time.Second,
-	Settle: time.Minute, CancelSecond: true}
+	Settle: time.Minute, CancelSecond: true, History: 14}
 
 // demoWindows are the demo's order windows, short enough for an order's
 // whole life to pass while one watches: the service's flags of the same

@@ -117,6 +117,7 @@ func TestDemo(t *testing.T) {
 		"orders   cancellable for 2s, then released; the clerk ships them 500ms later and delivers them 500ms after that",
 		": PENDING → RELEASED (the cancellation window ended, by service)", ": RELEASED → SHIPPED (tracking SIM",
 		": SHIPPED → DELIVERED (by operator)", ": PENDING → CANCELLED (I bought one at the shop, by customer)",
+		"reported 14 days of its log; its forecast", "% a day: runs out about ",
 		fmt.Sprintf("orders placed       %d (delivered %d, shipped 0, released 0, pending 0, cancelled 1)", len(os), len(os)-1),
 	} {
 		if !strings.Contains(text, want) {

@@ -52,6 +52,9 @@ type simOptions struct {
 	// Settle is how long to wait, after the days, for the vendor's open
 	// orders to be delivered or cancelled before the summary counts them.
 	Settle time.Duration
+	// History is how many days of readings one device reports from its
+	// log once linked, so that its forecast shows at once.
+	History int
 	// CancelSecond has the first customer, when on smart reorder, cancel
 	// their second order while it is pending: the demo's way to show a
 	// cancellation. No flag sets it.
@@ -86,6 +89,7 @@ func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
 	fs.BoolVar(&o.Clerk, "clerk", d.Clerk, "play the operator's part in manual fulfilment with the operator's key: ship the fleet's released orders, with a tracking reference, then deliver them")
 	fs.DurationVar(&o.ShipAfter, "ship-after", d.ShipAfter, "with --clerk: ship a released order this long after the clerk first sees it (`duration`)")
 	fs.DurationVar(&o.DeliverAfter, "deliver-after", d.DeliverAfter, "with --clerk: deliver a shipped order this long after the clerk first sees it (`duration`)")
+	fs.IntVar(&o.History, "history", d.History, "days of daily readings the first printer reports from its log once linked, so that its run-out forecast shows at once (0: none)")
 	fs.DurationVar(&o.Settle, "settle", d.Settle, "after the days, wait up to this long for the fleet's open orders to be delivered or cancelled, so that the summary shows where they ended (`duration`; 0: count them at once)")
 }
 
@@ -109,6 +113,8 @@ func (o *simOptions) validate() error {
 		return errors.New("--noise: from 0 to 10")
 	case o.Progress <= 0:
 		return errors.New("--progress: more than 0")
+	case o.History < 0 || o.History > 60:
+		return errors.New("--history: from 0 to 60 days")
 	case o.ShipAfter < 0 || o.DeliverAfter < 0:
 		return errors.New("--ship-after, --deliver-after: 0 or a positive duration")
 	case o.Settle < 0:
@@ -299,6 +305,11 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	}
 	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, webhooks at %s, seed %d\n\n", v.VendorCode, v.APIKey,
 		skillURL, simulator.WebhookPath, seed)
+	if ep := printerOf(cloud); o.History > 0 && ep != "" && runCtx.Err() == nil {
+		if err := showForecast(runCtx, api, res.People, ep, o.History, out); err != nil && runCtx.Err() == nil {
+			fmt.Fprintf(out, "  ! the printer's forecast: %v\n\n", err)
+		}
+	}
 
 	// The clerk and the watch go on after the days, while open orders
 	// settle; Ctrl-C stops them.
@@ -415,33 +426,50 @@ func linkFleet(ctx context.Context, api *simulator.Client, o simOptions, v *simu
 	cloud *simulator.Cloud, st *simulator.Stats) ([]*simulator.Customer, error) {
 	mps := o.marketplaces()
 	customers := make([]*simulator.Customer, len(households))
+	link := func(i int) error {
+		name := customerName(i)
+		cu, err := simulator.NewCustomer(ctx, api, o.OperatorKey, name, mps[i%len(mps)])
+		if err == nil {
+			cu.Name = name
+			err = simulator.Link(ctx, api, cu, v.VendorCode)
+		}
+		if err == nil && i == 0 && o.History > 0 {
+			// Alone so far, the first customer's devices are the cloud's
+			// only ones: their log goes in before any report of today.
+			err = backfill(ctx, cloud, o.History)
+		}
+		if err == nil && isAuto(i, len(households), o.Auto) {
+			err = simulator.SetMode(ctx, api, cu, replenish.ModeAuto)
+		}
+		if err != nil {
+			return fmt.Errorf("linking customer %s: %w", name, err)
+		}
+		customers[i] = cu
+		st.Linked(cloud.DeviceCount())
+		return nil
+	}
+	first := 0
+	if o.History > 0 && len(households) > 0 {
+		if err := link(0); err != nil {
+			return nil, err
+		}
+		first = 1
+	}
 	errs := make(chan error, len(households))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Go(func() {
 			for i := range next {
-				name := customerName(i)
-				cu, err := simulator.NewCustomer(ctx, api, o.OperatorKey, name, mps[i%len(mps)])
-				if err == nil {
-					cu.Name = name
-					err = simulator.Link(ctx, api, cu, v.VendorCode)
+				if err := link(i); err != nil {
+					errs <- err
 				}
-				if err == nil && isAuto(i, len(households), o.Auto) {
-					err = simulator.SetMode(ctx, api, cu, replenish.ModeAuto)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("linking customer %s: %w", name, err)
-					continue
-				}
-				customers[i] = cu
-				st.Linked(cloud.DeviceCount())
 			}
 		})
 	}
 	var err error
 feed:
-	for i := range households {
+	for i := first; i < len(households); i++ {
 		select {
 		case next <- i:
 		case err = <-errs:
@@ -750,4 +778,80 @@ func stepText(o replenish.Order, from, to replenish.OrderStep, slot string) stri
 		detail += ", by " + to.Actor
 	}
 	return fmt.Sprintf("%s for %s: %s → %s (%s)", o.OrderID, what, from.Status, to.Status, detail)
+}
+
+// backfill has the first printer of the cloud's first account report days
+// of its log.
+func backfill(ctx context.Context, cloud *simulator.Cloud, days int) error {
+	for _, a := range cloud.Accounts() {
+		for _, d := range a.Devices {
+			if d.Kind.Name == "printer" {
+				return cloud.Backfill(ctx, a, d, days, time.Now())
+			}
+		}
+	}
+	return nil
+}
+
+// printerOf returns the endpoint ID of the first printer of the cloud's
+// first account ("" when it has none).
+func printerOf(cloud *simulator.Cloud) string {
+	for _, a := range cloud.Accounts() {
+		for _, d := range a.Devices {
+			if d.Kind.Name == "printer" {
+				return d.EndpointID
+			}
+		}
+		return ""
+	}
+	return ""
+}
+
+// showForecast prints the forecast of each slot of endpoint endpointID,
+// as its owner reads it.
+func showForecast(ctx context.Context, api *simulator.Client, people []*simulator.Customer, endpointID string,
+	days int, out io.Writer) error {
+	type slot struct {
+		Name       string                   `json:"name"`
+		Level      *struct{ Value float64 } `json:"level"`
+		RunOutDate *time.Time               `json:"runOutDate"`
+		Forecast   *struct {
+			RatePerDay float64 `json:"ratePerDay"`
+		} `json:"forecast"`
+	}
+	for _, cu := range people {
+		if cu == nil {
+			continue
+		}
+		var eps struct {
+			Items []struct {
+				EndpointID   string `json:"endpointId"`
+				FriendlyName string `json:"friendlyName"`
+				Slots        []slot `json:"slots"`
+			}
+		}
+		if err := api.Do(ctx, "GET", "/api/v1/endpoints", cu.APIKey, nil, &eps); err != nil {
+			return err
+		}
+		for _, e := range eps.Items {
+			if e.EndpointID != endpointID {
+				continue
+			}
+			fmt.Fprintf(out, "%s's %s reported %d days of its log; its forecast (runOutDate, forecast in GET /api/v1/endpoints):\n",
+				cu.Name, e.FriendlyName, days)
+			for _, s := range e.Slots {
+				if s.Forecast == nil || s.RunOutDate == nil || s.Level == nil {
+					continue
+				}
+				when := "runs out about " + s.RunOutDate.Local().Format("Mon 2 Jan 15:04")
+				if s.Level.Value <= 0 {
+					when = "empty: a new cartridge is due"
+				}
+				fmt.Fprintf(out, "  %-14s %5.1f %% left, %.1f %% a day: %s\n", s.Name, s.Level.Value, s.Forecast.RatePerDay, when)
+			}
+			fmt.Fprintln(out)
+			return nil
+		}
+	}
+	return fmt.Errorf("no customer has endpoint %s", endpointID)
 }
