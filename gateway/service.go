@@ -11,6 +11,7 @@ import (
 	"replenish/catalog"
 	"replenish/engine"
 	"replenish/measure"
+	"replenish/metrics"
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage"
@@ -39,12 +40,21 @@ func (s *Service) Limit(l *Limiter) { s.limit = l }
 // of the request. It returns nil once the event is durably stored; a
 // message ID the vendor sent before is accepted again with no effect.
 // A rejected event changes nothing.
-func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) error {
+func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) (err error) {
 	now := s.now()
+	typ := ""
+	defer func() {
+		outcome := "accepted"
+		if err != nil {
+			outcome = replenish.ErrorCode(err)
+		}
+		metrics.Event(typ, outcome)
+	}()
 	r, err := Parse(body, now)
 	if err != nil {
 		return err
 	}
+	typ = r.Header.Namespace + "." + r.Header.Name
 	token := headerToken
 	switch {
 	case token == "" && r.Token == "":

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"replenish/metrics"
 	"replenish/signing"
 	"replenish/storage"
 )
@@ -130,10 +131,13 @@ func (s *Service) attempt(ctx context.Context, n storage.Notification) storage.N
 	switch {
 	case err == nil:
 		n.Status, n.NextAt, n.LastError, n.DeliveredAt = storage.NotificationDelivered, time.Time{}, "", now
+		metrics.Delivery(n.Channel, "delivered")
 	case errors.Is(err, errPermanent) || now.Sub(n.CreatedAt) >= GiveUp:
 		n.Status, n.NextAt, n.LastError = storage.NotificationFailed, time.Time{}, err.Error()
+		metrics.Delivery(n.Channel, "failed")
 	default:
 		n.Status, n.NextAt, n.LastError = storage.NotificationPending, now.Add(backoff(n.Attempts)), err.Error()
+		metrics.Delivery(n.Channel, "retry")
 	}
 	if err != nil {
 		s.log.Warn("notification not delivered", "id", n.ID, "channel", n.Channel, "type", n.Type,

@@ -24,6 +24,9 @@ type Notifications interface {
 	SetNotification(ctx context.Context, n Notification) error
 	// ListNotifications returns the notifications f selects, newest first.
 	ListNotifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
+	// PendingNotifications returns how many notifications wait in the
+	// outbox, by channel (channels with none are left out).
+	PendingNotifications(ctx context.Context) (map[string]int, error)
 
 	// NotificationSettings returns a customer's settings; a customer who
 	// never set them has the defaults (e-mail and feed, every type).

@@ -27,6 +27,9 @@ type Orders interface {
 	// DueOrders returns up to limit orders whose timer is due at now,
 	// oldest due first.
 	DueOrders(ctx context.Context, now time.Time, limit int) ([]replenish.Order, error)
+	// OrderCounts returns how many orders are in each state (states with
+	// none are left out).
+	OrderCounts(ctx context.Context) (map[string]int, error)
 
 	// InsertFulfilment queues an order for the commerce system, due at once.
 	InsertFulfilment(ctx context.Context, orderID string, now time.Time) error

@@ -23,6 +23,7 @@ import (
 	"replenish/customers"
 	"replenish/gateway"
 	"replenish/linking"
+	"replenish/metrics"
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/storage"
@@ -76,6 +77,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	mux.Handle("GET /metrics", metrics.Handler(s.gauges))
 	s.apiRoutes(mux)
 	s.imageRoutes(mux)
 	s.gatewayRoutes(mux)
@@ -84,6 +86,18 @@ func (s *Server) Handler() http.Handler {
 	s.userAPIRoutes(mux)
 	s.pageRoutes(mux)
 	return s.logged(mux)
+}
+
+// gauges reads what /metrics reports from the database.
+func (s *Server) gauges(ctx context.Context) (orders, outbox map[string]int, err error) {
+	err = s.Store.Read(ctx, func(tx storage.Tx) error {
+		if orders, err = tx.OrderCounts(ctx); err != nil {
+			return err
+		}
+		outbox, err = tx.PendingNotifications(ctx)
+		return err
+	})
+	return orders, outbox, err
 }
 
 type ctxKey int
@@ -101,9 +115,13 @@ func (s *Server) logged(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
-		s.Log.Debug("request", "id", id, "method", r.Method, "path", r.URL.Path, "status", rec.status,
-			"duration", time.Since(start))
+		// The mux names the pattern that matched on the request it is given.
+		req := r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		next.ServeHTTP(rec, req)
+		took := time.Since(start)
+		metrics.Request(req.Pattern, r.Method, rec.status, took)
+		s.Log.Debug("request", "id", id, "method", r.Method, "path", r.URL.Path, "route", req.Pattern,
+			"status", rec.status, "duration", took)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"replenish/metrics"
 	"replenish/storage"
 )
 
@@ -141,7 +142,9 @@ func (db *DB) runGroup(first *write) {
 	}
 	if err := st.Commit(); err != nil {
 		db.abort(st, group, err)
+		return
 	}
+	metrics.GroupCommit(len(group))
 }
 
 // member runs w's fn in a savepoint of t. fn's own failure is kept in w

@@ -153,3 +153,8 @@ func (t *tx) MarkSilentTold(ctx context.Context, customerID, endpointID string, 
 		micros(at), customerID, endpointID)
 	return mustAffect(res, err, "endpoint "+endpointID)
 }
+
+func (t *tx) PendingNotifications(ctx context.Context) (map[string]int, error) {
+	return t.counts(ctx, `SELECT channel, count(*) FROM notifications WHERE status = ? GROUP BY channel`,
+		storage.NotificationPending)
+}

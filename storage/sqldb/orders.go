@@ -220,3 +220,26 @@ func (t *tx) SetFulfilment(ctx context.Context, f storage.Fulfilment) error {
 		WHERE order_id = ?`, f.Attempts, micros(f.NextAt), f.LastError, micros(f.SentAt), f.OrderID)
 	return mustAffect(res, err, "fulfilment of order "+f.OrderID)
 }
+
+func (t *tx) OrderCounts(ctx context.Context) (map[string]int, error) {
+	return t.counts(ctx, `SELECT status, count(*) FROM orders GROUP BY status`)
+}
+
+// counts runs query, which selects a name and a count per row, into a map.
+func (t *tx) counts(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	rows, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, err
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
+}

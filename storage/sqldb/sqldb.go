@@ -22,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"replenish"
+	"replenish/metrics"
 	"replenish/storage"
 )
 
@@ -129,11 +130,19 @@ func transient(err error) error {
 		return err
 	}
 	switch e.Code() & 0xff {
-	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
-		sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_CANTOPEN:
-		return unavailable(err)
+	case sqlite3.SQLITE_FULL:
+		metrics.StorageError("full")
+	case sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN:
+		metrics.StorageError("io")
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		metrics.StorageError("busy")
+	case sqlite3.SQLITE_NOMEM:
+		metrics.StorageError("memory")
+	default:
+		metrics.StorageError("other")
+		return err
 	}
-	return err
+	return unavailable(err)
 }
 
 func unavailable(err error) error {

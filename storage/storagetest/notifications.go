@@ -40,6 +40,11 @@ func testNotifications(t *testing.T, s storage.Store) {
 	n1.Status, n1.Attempts, n1.NextAt, n1.DeliveredAt = storage.NotificationDelivered, 1, time.Time{}, t1
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetNotification(ctx, n1) })
 	wantEqual(t, "due once delivered", due(t1.Add(time.Hour)), []string{"n-2"})
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		n, err := tx.PendingNotifications(ctx)
+		wantEqual(t, "PendingNotifications", n, map[string]int{storage.ChannelVendor: 1})
+		return err
+	})
 	var got storage.Notification
 	read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
 		got, err = tx.Notification(ctx, "n-1")

@@ -189,6 +189,11 @@ func testOrderLists(t *testing.T, s storage.Store) {
 	wantEqual(t, "the next page", list(storage.OrderFilter{Limit: 2,
 		After: &storage.OrderCursor{PlacedAt: all[0].PlacedAt, OrderID: "a"}}), []string{"b"})
 	wantEqual(t, "no customer's orders", list(storage.OrderFilter{CustomerID: "nobody"}), []string(nil))
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		n, err := tx.OrderCounts(ctx)
+		wantEqual(t, "OrderCounts", n, map[string]int{replenish.OrderPending: 2, replenish.OrderCancelled: 1})
+		return err
+	})
 }
 
 func testFulfilments(t *testing.T, s storage.Store) {
