@@ -78,6 +78,9 @@ type History interface {
 	// consumption, replacements, household changes, the steps of its
 	// orders, the notifications about it and the customer's changes.
 	SlotHistory(ctx context.Context, slot replenish.EndpointSlot, f HistoryFilter) ([]replenish.HistoryEntry, error)
+	// DeleteReadings deletes up to limit of the oldest readings received
+	// before before, and returns how many it deleted.
+	DeleteReadings(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Household change sources.

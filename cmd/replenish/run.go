@@ -28,6 +28,8 @@ Commands:
   bench     measure how many events per second the gateway takes
   evaluate  compare reorder policies on a year of simulated households
   user      add a user who signs in to the console's web pages
+  migrate   bring a database's schema up to date and report it
+  backup    write a consistent copy of a live SQLite database
   version   print the version
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
@@ -62,6 +64,10 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return evaluateCommand(ctx, rest, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
+	case "migrate":
+		return migrateCommand(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "replenish", versionString())
 		return nil

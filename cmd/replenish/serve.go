@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,38 @@ type config struct {
 	// SMTP is the server customer e-mail goes through; with no address,
 	// e-mails are kept for the operator to read.
 	SMTP mail.Config
+	// KeepReadings is how long readings are kept (0: for ever).
+	KeepReadings days
+}
+
+// days is a duration that can also be given in days: "400d".
+type days time.Duration
+
+func (d *days) String() string {
+	if d == nil || *d == 0 {
+		return "0"
+	}
+	if t := time.Duration(*d); t%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(t/(24*time.Hour))) + "d"
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *days) Set(s string) error {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v < 0 {
+			return fmt.Errorf("%q: a number of days such as 400d, or a duration such as 9600h", s)
+		}
+		*d = days(time.Duration(v) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q: a number of days such as 400d, or a duration such as 9600h", s)
+	}
+	*d = days(v)
+	return nil
 }
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
@@ -91,6 +124,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.DurationVar(&c.OrderTick, "order-tick", time.Second, "how often the order timers look for due orders (`duration`)")
 	fs.DurationVar(&c.NotReportingAfter, "not-reporting-after", engine.StaleAfter,
 		"how long a device may send no reading before its customer is told it stopped reporting (`duration`)")
+	fs.Var(&c.KeepReadings, "keep-readings",
+		"how long readings are kept, in the slot's history, after they arrive (`duration`, such as 400d or 9600h; 0: for ever)")
 	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "the SMTP server for customer e-mail (`host:port`; none: e-mails are kept for the operator to read)")
 	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "the SMTP `user` name (none: no AUTH)")
 	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
@@ -274,6 +309,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		defer close(timersDone)
 		var wg sync.WaitGroup
 		wg.Go(func() { ntf.Run(timersCtx, time.Second, cfg.NotReportingAfter) })
+		if keep := time.Duration(cfg.KeepReadings); keep > 0 {
+			wg.Go(func() { srv.Customers.KeepReadings(timersCtx, keep, time.Hour, log) })
+		}
 		ord.Run(timersCtx, cfg.OrderTick)
 		wg.Wait()
 	}()

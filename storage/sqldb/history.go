@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"replenish"
 	"replenish/storage"
@@ -87,4 +88,19 @@ func (t *tx) SlotHistory(ctx context.Context, sl replenish.EndpointSlot, f stora
 		}
 		return e, nil
 	})
+}
+
+// DeleteReadings looks at the oldest readings by rowid, which follows the
+// order they were received in, so that a pass costs limit rows whatever
+// the table's size, with no index on the time of receipt to slow every
+// insert.
+func (t *tx) DeleteReadings(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := t.exec(ctx, "readings", `DELETE FROM readings WHERE rowid IN (
+		SELECT rowid FROM (SELECT rowid, received_at FROM readings ORDER BY rowid LIMIT ?) WHERE received_at < ?)`,
+		limit, before.UnixMicro())
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }

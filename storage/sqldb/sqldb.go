@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -41,6 +42,61 @@ type DB struct {
 	quit      chan struct{}
 	stopped   chan struct{}
 	closeOnce sync.Once
+
+	// migrated lists the migrations this opening applied.
+	migrated []string
+}
+
+// Migration is one embedded schema migration and when it was applied
+// (zero when it was not).
+type Migration struct {
+	Name      string
+	AppliedAt time.Time
+}
+
+// Migrations lists every embedded migration, oldest first, with when it
+// was applied, and the names of those this opening applied.
+func (db *DB) Migrations(ctx context.Context) (all []Migration, now []string, err error) {
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		base := name[strings.LastIndex(name, "/")+1:]
+		version, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		var at sql.NullInt64
+		err := db.reader.QueryRowContext(ctx, "SELECT applied_at FROM schema_migrations WHERE version = ?", version).Scan(&at)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, nil, err
+		}
+		all = append(all, Migration{Name: base, AppliedAt: fromMicros(at)})
+	}
+	return all, db.migrated, nil
+}
+
+// Backup writes a consistent copy of the live SQLite database at path to
+// the new file to, while the service goes on reading and writing it (a
+// VACUUM INTO on a connection of its own). It refuses a file that exists.
+func Backup(ctx context.Context, path, to string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("the database %s: %w", path, err)
+	}
+	if _, err := os.Stat(to); err == nil {
+		return fmt.Errorf("%s exists: give a new file", to)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	conn, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", to); err != nil {
+		os.Remove(to)
+		return fmt.Errorf("backup to %s: %w", to, err)
+	}
+	return nil
 }
 
 var _ storage.Store = (*DB)(nil)
@@ -193,7 +249,11 @@ func (db *DB) migrate(ctx context.Context) error {
 				version, micros(time.Now())); err != nil {
 				return err
 			}
-			return t.Commit()
+			if err := t.Commit(); err != nil {
+				return err
+			}
+			db.migrated = append(db.migrated, base)
+			return nil
 		}()
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)

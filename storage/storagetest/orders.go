@@ -282,6 +282,24 @@ func testSlotHistory(t *testing.T, s storage.Store) {
 	last := h[2]
 	got := history(storage.HistoryFilter{After: &storage.HistoryCursor{At: last.At, Type: last.Type, Seq: last.Seq}})
 	wantEqual(t, "after the cursor", got, all[3:])
+
+	// Retention: readings received before a time go, oldest first, a
+	// batch at a time; the rest of the history stays.
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.InsertReading(ctx, storage.Reading{Slot: key, Kind: storage.ReadingLevel, SampleAt: at(5), Amount: 8, ReceivedAt: at(5)})
+	})
+	deleted := func(before time.Time, limit int) int {
+		t.Helper()
+		var n int
+		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) { n, err = tx.DeleteReadings(ctx, before, limit); return err })
+		return n
+	}
+	wantEqual(t, "deleted, a batch of 1", deleted(at(2), 1), 1)
+	wantEqual(t, "deleted, the next batch", deleted(at(2), 10), 1)
+	wantEqual(t, "deleted, none left that old", deleted(at(2), 10), 0)
+	eight := 8.0
+	wantEqual(t, "the history after retention", history(storage.HistoryFilter{}),
+		append([]replenish.HistoryEntry{{Type: replenish.HistoryReading, At: at(5), Amount: &eight}}, all[:4]...))
 }
 
 func testCustomerName(t *testing.T, s storage.Store) {
