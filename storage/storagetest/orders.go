@@ -291,7 +291,10 @@ func testSlotHistory(t *testing.T, s storage.Store) {
 	deleted := func(before time.Time, limit int) int {
 		t.Helper()
 		var n int
-		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) { n, err = tx.DeleteReadings(ctx, before, limit); return err })
+		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			n, err = tx.DeleteReadings(ctx, before, limit)
+			return err
+		})
 		return n
 	}
 	wantEqual(t, "deleted, a batch of 1", deleted(at(2), 1), 1)
