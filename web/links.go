@@ -7,6 +7,7 @@ import (
 
 	"replenish"
 	"replenish/linking"
+	"replenish/pagelink"
 )
 
 // linkRoutes are account linking: the customer's and the vendor's API
@@ -69,6 +70,7 @@ h1{font-size:1.5rem}.ok{color:#075}.bad{color:#a20}</style></head>
 <h1 id="title" class="{{if .OK}}ok{{else}}bad{{end}}">{{.Title}}</h1>
 <p id="message">{{.Message}}</p>
 <p id="next">{{.Next}}</p>
+{{with .Continue}}<p><a id="continue" href="{{.}}">See your devices</a></p>{{end}}
 </body></html>
 `))
 
@@ -86,6 +88,9 @@ func (s *Server) linkCallback(w http.ResponseWriter, r *http.Request) {
 	page := struct {
 		OK                   bool
 		Title, Message, Next string
+		// Continue is the customer's device list of the vendor, on the
+		// customer pages.
+		Continue string
 	}{}
 	status := http.StatusOK
 	switch {
@@ -97,6 +102,7 @@ func (s *Server) linkCallback(w http.ResponseWriter, r *http.Request) {
 		page.OK, page.Title = true, "Linked with "+vendorName
 		page.Message = devicesFound(done.Link.Endpoints)
 		page.Next = "Replenish will now watch their supplies. You can close this window."
+		page.Continue = pagelink.Link{PageType: pagelink.DeviceList, VendorCode: done.Link.VendorCode}.WebPath()
 	default:
 		e, st := s.problem(r, err)
 		status = st

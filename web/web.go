@@ -51,6 +51,10 @@ type Server struct {
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string
 
+	// Surfaces are other sets of web pages served beside these (the
+	// customer pages), each adding its routes to the same mux.
+	Surfaces []Surface
+
 	// apiPatterns are the API routes registered, for the OpenAPI check.
 	apiPatterns []string
 
@@ -83,7 +87,15 @@ func (s *Server) Handler() http.Handler {
 	s.linkRoutes(mux)
 	s.userAPIRoutes(mux)
 	s.pageRoutes(mux)
+	for _, sf := range s.Surfaces {
+		sf.Routes(mux)
+	}
 	return s.logged(mux)
+}
+
+// Surface is a set of web pages with routes of its own.
+type Surface interface {
+	Routes(mux *http.ServeMux)
 }
 
 type ctxKey int

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/account"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/engine"
@@ -255,6 +256,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
 	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
+	// The customer pages, beside the console's: the same services.
+	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
+		Notifications: ntf, Linking: srv.Linking, Log: log, BaseURL: baseURL})
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
