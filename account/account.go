@@ -72,8 +72,9 @@ type view struct {
 	Customer *replenish.User
 	// Exit is the allowed way back to the vendor ("" when none), and
 	// ExitName names where it goes.
-	Exit, ExitName string
-	Notice         string
+	Exit     template.URL
+	ExitName string
+	Notice   string
 	// Problem is a refused form's message; FormID names the form, Fields
 	// its field errors and Form what was typed.
 	Problem string

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"html/template"
 	"math"
 	"net/http"
 	"net/url"
@@ -107,7 +108,9 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request, u replenish.User
 		link: pagelink.Link{VendorCode: p.Vendor.Code, ModelID: modelID}}
 	v := &view{Title: pageTitles[kind], Customer: &u, Data: m}
 	if exit := q.Get("exitUri"); kind != pagelink.Landing && pagelink.ExitAllowed(exit, p.Vendor.AllowedExitURIs) {
-		v.Exit, v.ExitName = exit, p.Vendor.Name
+		// Checked against the vendor's list, so an app's own scheme
+		// (myapp://) is as safe to offer as https.
+		v.Exit, v.ExitName = template.URL(exit), p.Vendor.Name
 		m.link.ExitURI = exit
 	}
 	m.Self = m.Link(typ)
@@ -127,7 +130,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request, u replenish.User
 		}
 		if done {
 			if v.Exit != "" {
-				http.Redirect(w, r, v.Exit, http.StatusSeeOther)
+				http.Redirect(w, r, string(v.Exit), http.StatusSeeOther)
 			} else {
 				seeOther(w, r, m.Self, "saved")
 			}
