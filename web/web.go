@@ -50,6 +50,10 @@ type Server struct {
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string
+	// RegionURLs are the public URLs of the regions (NA, EU, FE) that
+	// have one of their own, for links to customer pages; others use
+	// BaseURL.
+	RegionURLs map[string]string
 
 	// Surfaces are other sets of web pages served beside these (the
 	// customer pages), each adding its routes to the same mux.

@@ -26,7 +26,8 @@ Commands:
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
   bench     measure how many events per second the gateway takes
-  user      add a user who signs in to the console's web pages
+  user      add a user who signs in to the console's or the customer pages
+  link      print a link to a customer page, for a vendor's app or site
   version   print the version
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
@@ -57,6 +58,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, rest, getenv, stdout, stderr)
+	case "link":
+		return linkCommand(rest, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "version":
