@@ -119,8 +119,9 @@ func (v *view) refuse(r *http.Request, form string, err error, rename map[string
 }
 
 // csp is the pages' Content-Security-Policy: nothing from elsewhere, no
-// inline script or style, never framed.
-const csp = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
+// inline script or style, never framed. No form-action: a form's answer
+// may rightly redirect to a vendor's sign-in page or to its exitUri.
+const csp = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 
 // notices are the messages a redirect after a change may show, named by
 // the done query parameter; fixed, so that a link cannot make a page say

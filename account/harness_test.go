@@ -106,9 +106,9 @@ func newWorld(t *testing.T, oauth bool) *world {
 	return w
 }
 
-// allowExits puts the test's exit URIs on the vendor's list, keeping its
-// other settings.
-func (w *world) allowExits() {
+// allowExits puts the test's exit URIs, and more, on the vendor's list,
+// keeping its other settings.
+func (w *world) allowExits(more ...string) {
 	w.t.Helper()
 	var set map[string]any
 	if err := w.api.Do(context.Background(), "GET", "/api/v1/vendor", w.vendor.APIKey, nil, &set); err != nil {
@@ -120,7 +120,7 @@ func (w *world) allowExits() {
 			settings[k] = v
 		}
 	}
-	settings["allowedExitUris"] = []string{exitAllowed, exitPrefix + "*"}
+	settings["allowedExitUris"] = append([]string{exitAllowed, exitPrefix + "*"}, more...)
 	if err := w.api.Do(context.Background(), "PUT", "/api/v1/vendor", w.vendor.APIKey, settings, nil); err != nil {
 		w.t.Fatal(err)
 	}
@@ -208,6 +208,12 @@ func (w *world) link(c *customer) {
 // the given levels (in percent) of their inks.
 func (w *world) report(levels ...float64) {
 	w.t.Helper()
+	w.reportAt(time.Now(), levels...)
+}
+
+// reportAt is report with readings sampled at a time.
+func (w *world) reportAt(at time.Time, levels ...float64) {
+	w.t.Helper()
 	as := w.cloud.Accounts()
 	if len(as) == 0 {
 		w.t.Fatal("no linked account at the cloud")
@@ -219,7 +225,7 @@ func (w *world) report(levels ...float64) {
 				d.Levels[i] = levels[i]
 			}
 		}
-		if status, err := w.cloud.Report(context.Background(), a, d, replenish.NewUUID(), time.Now()); status != http.StatusAccepted {
+		if status, err := w.cloud.Report(context.Background(), a, d, replenish.NewUUID(), at); status != http.StatusAccepted {
 			w.t.Fatalf("report: %d %v", status, err)
 		}
 	}

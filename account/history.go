@@ -56,7 +56,7 @@ func (s *Server) history(r *http.Request, u replenish.User, m *managed) error {
 // The chart's drawing area, in SVG user units.
 const (
 	chartW, chartH         = 640, 260
-	plotL, plotR           = 56, 624
+	plotL, plotR           = 64, 624
 	plotT, plotB           = 18, 206
 	chartMaxPoints         = 2000
 	chartMinSpanPercentage = 100
@@ -131,8 +131,8 @@ func chart(sl customers.Slot, es []replenish.HistoryEntry, from, to time.Time) t
 		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%.1f" text-anchor="end">%s</text>`, plotL-6, gy+4,
 			template.HTMLEscapeString(num(f*maxV)+unitSuffix(unit)))
 	}
-	fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d">%s</text>`, plotL, plotB+20, from.Format("2 Jan"))
-	fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="end">%s</text>`, plotR, plotB+20, to.Format("2 Jan"))
+	fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d">%s</text>`, plotL, plotB+22, from.Format("2 Jan"))
+	fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="end">%s</text>`, plotR, plotB+22, to.Format("2 Jan"))
 	for _, o := range orders {
 		ox := x(o.at)
 		fmt.Fprintf(&b, `<line class="order" x1="%.1f" x2="%.1f" y1="%d" y2="%d"/>`, ox, ox, plotT, plotB)
@@ -165,9 +165,9 @@ func chart(sl customers.Slot, es []replenish.HistoryEntry, from, to time.Time) t
 	fmt.Fprintf(&b, `<line class="amount" x1="%d" x2="%d" y1="%d" y2="%d"/><text class="axis" x="%d" y="%d">amount</text>`,
 		plotL, plotL+18, ly-4, ly-4, plotL+22, ly)
 	fmt.Fprintf(&b, `<path class="refill" d="M%d %d l6 10 h-12 z"/><text class="axis" x="%d" y="%d">refill or new part</text>`,
-		plotL+96, ly-12, plotL+106, ly)
+		plotL+110, ly-12, plotL+122, ly)
 	fmt.Fprintf(&b, `<line class="order" x1="%d" x2="%d" y1="%d" y2="%d"/><text class="axis" x="%d" y="%d">order placed</text>`,
-		plotL+250, plotL+250, ly-12, ly+2, plotL+256, ly)
+		plotL+330, plotL+330, ly-12, ly+2, plotL+338, ly)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
