@@ -87,7 +87,14 @@ func TestAnotherCustomerAndSignedOutSeeNothing(t *testing.T) {
 	}
 	order := m[1]
 
+	if status, body := a.get("/orders/" + order); status != http.StatusOK || !strings.Contains(body, "Cancel this order") {
+		t.Errorf("the order's own page (from its e-mail): %d, want 200 with a way to cancel", status)
+	}
+
 	b := w.signUp("Ivy")
+	if status, body := b.get("/orders/" + order); status != http.StatusNotFound || strings.Contains(body, product) {
+		t.Errorf("another customer's order page: %d, want 404", status)
+	}
 	pages := []string{"/account/", "/account/orders", "/account/feed", "/account/notifications", "/account/profile", "/account/vendors"}
 	for _, pt := range pageTypes {
 		pages = append(pages, w.page(pt, exitAllowed), strings.Replace(w.page(pt, ""), "/drs/partner/page/", "/", 1))
@@ -127,7 +134,7 @@ func TestAnotherCustomerAndSignedOutSeeNothing(t *testing.T) {
 	}
 
 	anon := &customer{t: t, w: w, http: newClient(t)}
-	for _, p := range pages {
+	for _, p := range append(pages, "/orders/"+order) {
 		status, body := anon.get(p)
 		if status != http.StatusSeeOther || strings.Contains(body, ep) {
 			t.Errorf("%s signed out: %d, want a redirect to sign-in", p, status)

@@ -111,6 +111,17 @@ func (s *Server) showOrders(w http.ResponseWriter, r *http.Request, u replenish.
 	return nil
 }
 
+// order shows one order, with a way to cancel it while it can be: where
+// the e-mail about an order leads.
+func (s *Server) order(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	o, err := s.Orders.Order(r.Context(), u.Principal(), r.PathValue("orderId"))
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "orders", &view{Title: "Your order", Customer: &u, Data: []replenish.Order{o}})
+	return nil
+}
+
 func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request, u replenish.User) error {
 	if err := parseForm(w, r); err != nil {
 		return err

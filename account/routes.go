@@ -27,6 +27,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	pages.HandleFunc("POST /account/vendors/{vendorCode}/unlink", s.signedIn(s.unlink))
 	pages.HandleFunc("GET /account/orders", s.signedIn(s.orders))
 	pages.HandleFunc("POST /account/orders/{orderId}/cancel", s.signedIn(s.cancelOrder))
+	// Where the e-mail about an order leads (notifications.OrderPath).
+	pages.HandleFunc("GET /orders/{orderId}", s.signedIn(s.order))
 	pages.HandleFunc("GET /account/feed", s.signedIn(s.feed))
 	pages.HandleFunc("GET /account/notifications", s.signedIn(s.notificationSettings))
 	pages.HandleFunc("POST /account/notifications", s.signedIn(s.putNotificationSettings))
@@ -54,6 +56,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("/account/", protected)
 	mux.Handle(pagelink.WebPathPrefix, protected)
 	mux.Handle("/spa/", protected)
+	mux.Handle("/orders/", protected)
 	for _, t := range pagelink.Types {
 		mux.Handle("/"+t, protected)
 	}
