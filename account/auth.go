@@ -39,10 +39,11 @@ func (s *Server) signedIn(h handler) http.HandlerFunc {
 			http.Redirect(w, r, "/account/sign-in?next="+url.QueryEscape(back), http.StatusSeeOther)
 			return
 		}
-		if err == nil {
-			err = h(w, r, u)
-		}
 		if err != nil {
+			s.errorPage(w, r, nil, err)
+			return
+		}
+		if err := h(w, r, u); err != nil {
 			s.errorPage(w, r, &u, err)
 		}
 	}

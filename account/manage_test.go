@@ -191,3 +191,43 @@ func TestPagesChangeThings(t *testing.T) {
 		t.Errorf("days=2: %d, want 400 naming days", status)
 	}
 }
+
+// TestPagesUseTheVendorsNamesAndLinks: the pages name the model and its
+// supplies as the vendor listed them in the customer's marketplace; the
+// home page shows the linked vendor's devices; unlinking says so.
+func TestPagesUseTheVendorsNamesAndLinks(t *testing.T) {
+	w := newWorld(t, false)
+	c := w.signUp("Lou")
+	w.link(c)
+	w.report(50, 50, 50, 50)
+	var slots struct {
+		Slots []struct{ SlotID string } `json:"slots"`
+	}
+	if err := w.api.Do(t.Context(), "GET", "/api/v1/models/"+w.vendor.ModelID, w.vendor.APIKey, nil, &slots); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]string{}
+	for i, s := range slots.Slots {
+		names[s.SlotID] = "Tinte " + string(rune('A'+i))
+	}
+	if err := w.api.Do(t.Context(), "PUT", "/api/v1/models/"+w.vendor.ModelID+"/marketplaces/US/localization", w.vendor.APIKey,
+		map[string]any{"deviceName": "Bürodrucker 3000", "slotNames": names}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, body := c.get(w.page("inventory_management", ""))
+	if !strings.Contains(body, "Bürodrucker 3000") || !strings.Contains(body, "<h3>Tinte A</h3>") {
+		t.Errorf("the page does not use the vendor's listing names")
+	}
+	_, body = c.get("/account/")
+	if !strings.Contains(body, "Bürodrucker 3000") || !strings.Contains(body, "<meter") {
+		t.Errorf("the home page does not show the linked printer")
+	}
+	status, loc, _ := c.post("/account/vendors/"+w.vendor.VendorCode+"/unlink", nil)
+	if status != http.StatusSeeOther || loc != "/account/vendors?done=unlinked" {
+		t.Fatalf("unlink: %d to %s", status, loc)
+	}
+	_, body = c.get("/account/vendors?done=unlinked")
+	if !strings.Contains(body, "Unlinked.") || !strings.Contains(body, `class="badge UNLINKED"`) {
+		t.Errorf("the vendors page does not show the vendor unlinked")
+	}
+}
