@@ -162,6 +162,20 @@ func TestAnotherCustomerAndSignedOutSeeNothing(t *testing.T) {
 	if status, _, body := a.post("/account/orders/"+order+"/cancel", nil); status != http.StatusSeeOther && status != http.StatusBadRequest {
 		t.Errorf("cancelling again: %d %s", status, body)
 	}
+	if _, body = a.get("/account/orders"); !strings.Contains(body, "Printer 1 · Black ink") {
+		t.Error("the order does not name its printer and ink")
+	}
+
+	// The feed told of the order; marking it read.
+	if _, body = a.get("/account/feed"); !strings.Contains(body, `<li class="unread">`) {
+		t.Fatalf("the feed has no unread entry after an order: %s", body)
+	}
+	if status, loc, _ := a.post("/account/feed/read", nil); status != http.StatusSeeOther || loc != "/account/feed" {
+		t.Errorf("mark read: %d to %s", status, loc)
+	}
+	if _, body = a.get("/account/feed"); strings.Contains(body, `class="unread"`) {
+		t.Error("entries are still unread after marking all read")
+	}
 }
 
 // TestCrossSiteFormRefused: a form posted from another site is refused

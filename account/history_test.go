@@ -1,6 +1,8 @@
 package account
 
 import (
+	"crypto/tls"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +43,19 @@ func TestChart(t *testing.T) {
 	empty := string(chart(customers.Slot{SlotID: "x", Name: "Filter"}, nil, from, to))
 	if !strings.Contains(empty, "No readings in this period") || strings.Contains(empty, "<polyline") {
 		t.Errorf("an empty chart: %s", empty)
+	}
+}
+
+func TestSecureCookieBehindHTTPS(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://inside:8080/account/", nil)
+	if (&Server{BaseURL: "http://shop.example"}).secure(r) {
+		t.Error("Secure over http to an http base URL")
+	}
+	if !(&Server{BaseURL: "https://shop.example"}).secure(r) {
+		t.Error("not Secure behind an https base URL")
+	}
+	r.TLS = &tls.ConnectionState{}
+	if !(&Server{}).secure(r) {
+		t.Error("not Secure over TLS")
 	}
 }

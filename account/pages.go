@@ -106,9 +106,47 @@ func (s *Server) showOrders(w http.ResponseWriter, r *http.Request, u replenish.
 	if err != nil {
 		return err
 	}
-	v.Title, v.Customer, v.Data = "Your orders", &u, os
+	if v.Title == "" {
+		v.Title = "Your orders"
+	}
+	v.Customer = &u
+	v.Data, err = s.ordersData(r, u, os)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, status, "orders", v)
 	return nil
+}
+
+// ordersData are orders with the names of their devices and supplies.
+type ordersData struct {
+	Orders []replenish.Order
+	names  map[[2]string]string
+}
+
+// Supply names an order's device and supply as the customer knows them.
+func (d ordersData) Supply(o replenish.Order) string {
+	if n := d.names[[2]string{o.EndpointID, o.SlotID}]; n != "" {
+		return n
+	}
+	return o.EndpointID + " · " + o.SlotID
+}
+
+func (s *Server) ordersData(r *http.Request, u replenish.User, os []replenish.Order) (ordersData, error) {
+	d := ordersData{Orders: os, names: map[[2]string]string{}}
+	if len(os) == 0 {
+		return d, nil
+	}
+	es, err := s.Customers.Endpoints(r.Context(), u.CustomerID)
+	if err != nil {
+		return d, err
+	}
+	for _, e := range es {
+		for _, sl := range e.Slots {
+			d.names[[2]string{e.EndpointID, sl.SlotID}] = e.FriendlyName + " · " + sl.Name
+		}
+	}
+	return d, nil
 }
 
 // order shows one order, with a way to cancel it while it can be: where
@@ -118,7 +156,11 @@ func (s *Server) order(w http.ResponseWriter, r *http.Request, u replenish.User)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, http.StatusOK, "orders", &view{Title: "Your order", Customer: &u, Data: []replenish.Order{o}})
+	d, err := s.ordersData(r, u, []replenish.Order{o})
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "orders", &view{Title: "Your order", Customer: &u, Data: d})
 	return nil
 }
 
@@ -147,6 +189,15 @@ func (s *Server) feed(w http.ResponseWriter, r *http.Request, u replenish.User) 
 		return err
 	}
 	s.render(w, r, http.StatusOK, "feed", &view{Title: "Notifications", Customer: &u, Data: fs})
+	return nil
+}
+
+// markRead marks every feed entry of the customer read.
+func (s *Server) markRead(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := s.Notifications.MarkRead(r.Context(), u.CustomerID, nil); err != nil {
+		return err
+	}
+	seeOther(w, r, "/account/feed", "")
 	return nil
 }
 

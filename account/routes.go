@@ -30,6 +30,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	// Where the e-mail about an order leads (notifications.OrderPath).
 	pages.HandleFunc("GET /orders/{orderId}", s.signedIn(s.order))
 	pages.HandleFunc("GET /account/feed", s.signedIn(s.feed))
+	pages.HandleFunc("POST /account/feed/read", s.signedIn(s.markRead))
 	pages.HandleFunc("GET /account/notifications", s.signedIn(s.notificationSettings))
 	pages.HandleFunc("POST /account/notifications", s.signedIn(s.putNotificationSettings))
 	pages.HandleFunc("GET /account/profile", s.signedIn(s.profile))
