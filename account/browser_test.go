@@ -172,9 +172,13 @@ func TestCustomerPagesInBrowser(t *testing.T) {
 	}
 
 	// The pages around them.
-	for _, p := range []string{"/account/", "/account/orders", "/account/feed", "/account/notifications", "/account/vendors"} {
-		b.Visit(w.URL + p)
-		check(t, b, strings.Trim(strings.ReplaceAll(strings.TrimPrefix(p, "/account"), "/", ""), "-")+"-page")
+	for _, p := range []string{"home", "orders", "feed", "notifications", "vendors"} {
+		path := "/account/" + p
+		if p == "home" {
+			path = "/account/"
+		}
+		b.Visit(w.URL + path)
+		check(t, b, p+"-page")
 	}
 
 	// The mobile deep link opens the web page.
