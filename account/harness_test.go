@@ -1,7 +1,11 @@
 package account_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -103,7 +107,32 @@ func newWorld(t *testing.T, oauth bool) *world {
 	}
 	w := &world{t: t, URL: hs.URL, api: api, vendor: v, cloud: cloud, cloudURL: cloudURL}
 	w.allowExits()
+	if err := api.Send(ctx, "PUT", "/api/v1/models/"+v.ModelID+"/image", v.APIKey, "image/png", printerPicture(), nil); err != nil {
+		t.Fatal(err)
+	}
 	return w
+}
+
+// printerPicture is a 128×128 PNG of a grey printer on white.
+func printerPicture() []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, 128, 128))
+	for y := range 128 {
+		for x := range 128 {
+			c := color.NRGBA{0xff, 0xff, 0xff, 0xff}
+			switch {
+			case x >= 16 && x < 112 && y >= 44 && y < 96:
+				c = color.NRGBA{0x55, 0x5f, 0x6b, 0xff} // the body
+			case x >= 32 && x < 96 && y >= 20 && y < 44:
+				c = color.NRGBA{0xf2, 0xf2, 0xf2, 0xff} // the paper
+			case x >= 28 && x < 100 && y >= 96 && y < 104:
+				c = color.NRGBA{0x33, 0x3a, 0x42, 0xff} // the tray
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
 }
 
 // allowExits puts the test's exit URIs, and more, on the vendor's list,

@@ -218,6 +218,12 @@ func TestPagesUseTheVendorsNamesAndLinks(t *testing.T) {
 	if !strings.Contains(body, "Bürodrucker 3000") || !strings.Contains(body, "<h3>Tinte A</h3>") {
 		t.Errorf("the page does not use the vendor's listing names")
 	}
+	if !strings.Contains(body, `<img src="/images/`+w.vendor.VendorCode+`/`+w.vendor.ModelID+`" alt="">`) {
+		t.Errorf("the page does not show the model's image")
+	}
+	if status, _ := c.get("/images/" + w.vendor.VendorCode + "/" + w.vendor.ModelID); status != http.StatusOK {
+		t.Errorf("the model's image: %d", status)
+	}
 	_, body = c.get("/account/")
 	if !strings.Contains(body, "Bürodrucker 3000") || !strings.Contains(body, "<meter") {
 		t.Errorf("the home page does not show the linked printer")
