@@ -216,3 +216,54 @@ func TestNotificationSettingsForm(t *testing.T) {
 		t.Error("the saved settings are not shown as saved")
 	}
 }
+
+// TestOddInputNeverBreaksAPage: whatever a link or a form carries, a page
+// answers with a whole page that says what is wrong (200, 400 or 404),
+// never an error of ours, an empty page or someone's data.
+func TestOddInputNeverBreaksAPage(t *testing.T) {
+	w := newWorld(t, false)
+	c := w.signUp("Max")
+	w.link(c)
+	w.report(50, 50, 50, 50)
+	odd := []string{"", "\x00", "<script>alert(1)</script>", strings.Repeat("x", 5000), "'; DROP TABLE customers; --",
+		"true\r\nSet-Cookie: x=y", "1e309"}
+	for _, pt := range pageTypes {
+		for _, param := range []string{"vendorCode", "modelId", "settings", "exitUri", "returnUrl", "days"} {
+			for _, v := range odd {
+				u, _ := url.Parse(w.page(pt, ""))
+				q := u.Query()
+				q.Set(param, v)
+				status, body := c.get(u.Path + "?" + q.Encode())
+				if status != http.StatusOK && status != http.StatusBadRequest && status != http.StatusNotFound {
+					t.Errorf("%s %s=%.20q: %d", pt, param, v, status)
+				}
+				if !strings.HasPrefix(body, "<!doctype html>") || strings.Contains(body, "<script>alert") || strings.Contains(body, "goroutine") {
+					t.Errorf("%s %s=%.20q: not a whole, safe page", pt, param, v)
+				}
+			}
+		}
+	}
+	ep := c.endpoints()[0]
+	forms := map[string][]string{ // each form's action, then its fields
+		"settings":                  {"settings", "endpointId", "friendlyName", "smartReorder"},
+		"sensor_tracking_selection": {"subscription", "endpointId", "slotId", "mode", "productId"},
+		"inventory_management":      {"household", "slotId", "change", "amount", "reason"},
+		"installed_inventory":       {"installed", "slotId", "when", "date"},
+		"dart_device_list":          {"settings", "action"},
+	}
+	for pt, fields := range forms {
+		for _, field := range fields[1:] {
+			for _, v := range odd {
+				form := url.Values{"action": {fields[0]}, "endpointId": {ep}, "slotId": {"SLOT01"}}
+				form.Set(field, v)
+				status, _, body := c.post(w.page(pt, ""), form)
+				if status != http.StatusSeeOther && status != http.StatusBadRequest && status != http.StatusNotFound {
+					t.Errorf("%s form %s=%.20q: %d %.200s", pt, field, v, status, body)
+				}
+				if status != http.StatusSeeOther && (!strings.HasPrefix(body, "<!doctype html>") || strings.Contains(body, "<script>alert")) {
+					t.Errorf("%s form %s=%.20q: not a whole, safe page", pt, field, v)
+				}
+			}
+		}
+	}
+}
