@@ -3,6 +3,7 @@ package account_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -58,6 +59,13 @@ type world struct {
 // vendor signs its customers in on its own page before linking.
 func newWorld(t *testing.T, oauth bool) *world {
 	t.Helper()
+	return newWorldOf(t, oauth, nil)
+}
+
+// newWorldOf is newWorld with a vendor of the given kinds of device, one
+// of each per customer (nil: the printer vendor of simulator.Register).
+func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
 	if err != nil {
@@ -90,13 +98,30 @@ func newWorld(t *testing.T, oauth bool) *world {
 	cs2 := httptest.NewUnstartedServer(nil)
 	cloudURL := "http://" + cs2.Listener.Addr().String()
 	api := &simulator.Client{URL: hs.URL, HTTP: client}
-	v, err := simulator.Register(ctx, api, operatorKey, cloudURL, 10)
+	var v *simulator.Vendor
+	if kinds == nil {
+		v, err = simulator.Register(ctx, api, operatorKey, cloudURL, 10)
+	} else {
+		v, err = simulator.RegisterFleet(ctx, api, operatorKey, cloudURL, kinds, []string{"US"})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud := simulator.NewCloud(simulator.Config{ReplenishURL: hs.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret,
+	cfg := simulator.Config{ReplenishURL: hs.URL, ClientID: v.ClientID, ClientSecret: v.ClientSecret,
 		SigningSecret: v.SigningSecret, ModelID: v.ModelID, Inks: v.Inks, Printers: 1,
-		StartMin: 60, StartMax: 80, DrainMin: 5, DrainMax: 10, Rand: rand.New(rand.NewPCG(7, 1)), HTTP: client})
+		StartMin: 60, StartMax: 80, DrainMin: 5, DrainMax: 10, Rand: rand.New(rand.NewPCG(7, 1)), HTTP: client}
+	if kinds != nil {
+		cfg.NewDevices = func(account int) []*simulator.Device {
+			var ds []*simulator.Device
+			for i, k := range v.Kinds {
+				ds = append(ds, simulator.NewDevice(k, fmt.Sprintf("%s-%d-%d", k.Name, account, i), k.DeviceName,
+					rand.New(rand.NewPCG(uint64(account), uint64(i)))))
+			}
+			return ds
+		}
+		v.ModelID = v.Kinds[0].ModelID
+	}
+	cloud := simulator.NewCloud(cfg)
 	cs2.Config.Handler = cloud
 	cs2.Start()
 	t.Cleanup(cs2.Close)
@@ -213,12 +238,21 @@ func (w *world) signUp(name string) *customer {
 	return c
 }
 
-// testAccount has the vendor add c as a test account of its printer.
+// testAccount has the vendor add c as a test account of its models.
 func (w *world) testAccount(c *customer) {
 	w.t.Helper()
-	if err := w.api.Do(context.Background(), "PUT", "/api/v1/models/"+w.vendor.ModelID+"/marketplaces/US/test-accounts/"+c.ID,
-		w.vendor.APIKey, nil, nil); err != nil {
-		w.t.Fatal(err)
+	models := []string{w.vendor.ModelID}
+	if len(w.vendor.Kinds) > 1 {
+		models = nil
+		for _, k := range w.vendor.Kinds {
+			models = append(models, k.ModelID)
+		}
+	}
+	for _, m := range models {
+		if err := w.api.Do(context.Background(), "PUT", "/api/v1/models/"+m+"/marketplaces/US/test-accounts/"+c.ID,
+			w.vendor.APIKey, nil, nil); err != nil {
+			w.t.Fatal(err)
+		}
 	}
 }
 
