@@ -26,9 +26,9 @@ Commands:
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
   bench     measure how many events per second the gateway takes
-  user      add a user who signs in to the console's or the customer pages
-  link      print a link to a customer page, for a vendor's app or site
+  user      add a user who signs in to the console's web pages
   version   print the version
+  link      print a link to a customer page, for a vendor's app or site
 
 Run "replenish <command> --help" for a command's flags. Every flag can also
 be set in the environment as REPLENISH_<FLAG>, e.g. REPLENISH_DB for --db,
@@ -58,13 +58,13 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return simulateCommand(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return benchCommand(ctx, rest, getenv, stdout, stderr)
-	case "link":
-		return linkCommand(rest, getenv, stdout, stderr)
 	case "user":
 		return userCommand(ctx, rest, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "replenish", versionString())
 		return nil
+	case "link":
+		return linkCommand(rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -281,18 +281,20 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	srv := &web.Server{
 		Store: store, Console: con, Customers: customers.New(store, now, ntf), Orders: ord, Notifications: ntf, Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
-		FulfilmentKey: cfg.Orders.Fulfilment.Key, RegionURLs: cfg.RegionURLs,
+		FulfilmentKey: cfg.Orders.Fulfilment.Key,
 	}
 	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
-	// The customer pages, beside the console's: the same services.
-	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
-		Notifications: ntf, Linking: srv.Linking, Log: log, BaseURL: baseURL})
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
 	if cfg.ReportStateAfter > 0 {
 		srv.Customers.AskStateWith(stateAsks, cfg.ReportStateAfter)
 	}
+	// The customer pages, beside the console's, on the same services; the
+	// link builder's base URL per region.
+	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
+		Notifications: ntf, Linking: srv.Linking, Log: log, BaseURL: baseURL})
+	srv.RegionURLs = cfg.RegionURLs
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
