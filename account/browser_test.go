@@ -89,12 +89,13 @@ func TestCustomerPagesInBrowser(t *testing.T) {
 	}
 
 	// Each page type from a vendor link with an allowed exitUri.
-	b.Visit(w.URL + w.page("dart_landing", ""))
+	b.Visit(w.URL + w.page("dart_landing", exit("landing")))
 	check(t, b, "dart_landing")
 	b.Click("#continue", ".device")
 	if !strings.Contains(b.Location(), "/dart_device_list?vendorCode=") {
 		t.Errorf("the landing page's button leads to %s, want the device list", b.Location())
 	}
+	back(t, b, "/app/landing")
 
 	b.Visit(w.URL + w.page("dart_device_list", exit("devices")))
 	b.WaitFor("meter")

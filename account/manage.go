@@ -107,7 +107,7 @@ func (s *Server) manage(w http.ResponseWriter, r *http.Request, u replenish.User
 	m := &managed{Type: typ, Kind: kind, Page: p,
 		link: pagelink.Link{VendorCode: p.Vendor.Code, ModelID: modelID}}
 	v := &view{Title: pageTitles[kind], Customer: &u, Data: m}
-	if exit := q.Get("exitUri"); kind != pagelink.Landing && pagelink.ExitAllowed(exit, p.Vendor.AllowedExitURIs) {
+	if exit := q.Get("exitUri"); pagelink.ExitAllowed(exit, p.Vendor.AllowedExitURIs) {
 		// Checked against the vendor's list, so an app's own scheme
 		// (myapp://) is as safe to offer as https.
 		v.Exit, v.ExitName = template.URL(exit), p.Vendor.Name

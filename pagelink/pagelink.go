@@ -148,7 +148,7 @@ func (l Link) query() string {
 	default:
 		add("settings", "true")
 	}
-	if l.ExitURI != "" && l.PageType != Landing {
+	if l.ExitURI != "" {
 		add("exitUri", l.ExitURI)
 	}
 	return strings.Join(parts, "&")

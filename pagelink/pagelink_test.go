@@ -93,7 +93,7 @@ func TestLinks(t *testing.T) {
 		t.Errorf("app link\n got %s\nwant %s", got, want)
 	}
 	land := Link{PageType: Landing, VendorCode: "acme", ModelID: "p1", ExitURI: "https://acme.example/done"}
-	if got, want := land.WebPath(), "/drs/partner/page/dart_landing?vendorCode=acme&modelId=p1&returnUrl=%2Fdart_device_list"; got != want {
+	if got, want := land.WebPath(), "/drs/partner/page/dart_landing?vendorCode=acme&modelId=p1&returnUrl=%2Fdart_device_list&exitUri=https%3A%2F%2Facme.example%2Fdone"; got != want {
 		t.Errorf("landing link %s, want %s", got, want)
 	}
 	list := Link{PageType: DeviceList, VendorCode: "acme", ModelID: "p1"}
