@@ -31,6 +31,8 @@ type Service struct {
 	// dummy is a hash checked when the e-mail is unknown, so that a
 	// refused sign-in takes as long whether or not the user exists.
 	dummy string
+	// failed counts refused sign-ins, for the failed-attempt limit.
+	failed failures
 }
 
 // New returns a Service on store; now is the clock.
@@ -44,6 +46,9 @@ type NewUser struct {
 	Password   string         `json:"password"`
 	Role       replenish.Role `json:"role"`
 	VendorCode string         `json:"vendorCode"`
+	// CustomerID is the customer a customer user signs in as: one made
+	// through the API, given a sign-in afterwards.
+	CustomerID string `json:"-"`
 }
 
 // normalEmail is the form e-mails are kept and looked up in.
@@ -69,8 +74,18 @@ func Check(in NewUser) error {
 		if in.VendorCode == "" {
 			f.Add("vendorCode", "required for vendor users")
 		}
+	case replenish.RoleCustomer:
+		if in.CustomerID == "" {
+			f.Add("customerId", "required for customer users")
+		}
+		if in.VendorCode != "" {
+			f.Add("vendorCode", "only for vendor users")
+		}
 	default:
-		f.Add("role", "must be operator or vendor")
+		f.Add("role", "must be operator, vendor or customer")
+	}
+	if in.Role != replenish.RoleCustomer && in.CustomerID != "" {
+		f.Add("customerId", "only for customer users")
 	}
 	return f.Err()
 }
@@ -81,13 +96,21 @@ func (s *Service) Create(ctx context.Context, in NewUser) (replenish.User, error
 		return replenish.User{}, err
 	}
 	u := replenish.User{UserID: replenish.NewID("us-", 16), Email: normalEmail(in.Email), Role: in.Role,
-		VendorCode: in.VendorCode, CreatedAt: s.now()}
+		VendorCode: in.VendorCode, CustomerID: in.CustomerID, CreatedAt: s.now()}
 	hash := hashPassword(in.Password)
 	err := s.store.Write(ctx, func(tx storage.Tx) error {
 		if u.Role == replenish.RoleVendor {
 			if _, err := tx.Vendor(ctx, u.VendorCode); err != nil {
 				if replenish.ErrorCode(err) == replenish.ENotFound {
 					return replenish.FieldError("vendorCode", "no vendor "+u.VendorCode)
+				}
+				return err
+			}
+		}
+		if u.Role == replenish.RoleCustomer {
+			if _, err := tx.Customer(ctx, u.CustomerID); err != nil {
+				if replenish.ErrorCode(err) == replenish.ENotFound {
+					return replenish.FieldError("customerId", "no customer "+u.CustomerID)
 				}
 				return err
 			}
@@ -136,7 +159,11 @@ var errSignIn = &replenish.Error{Code: replenish.EUnauthorized, Message: "the e-
 // SignIn checks the e-mail and password and opens a session.
 func (s *Service) SignIn(ctx context.Context, email, password string) (Session, error) {
 	email = normalEmail(email)
+	if wait := s.failed.locked(email, s.now()); wait > 0 {
+		return Session{}, errLocked(wait)
+	}
 	if len(password) > 4*MaxPassword {
+		s.failed.fail(email, s.now())
 		return Session{}, errSignIn
 	}
 	var u replenish.User
@@ -148,12 +175,15 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Session, 
 	switch {
 	case replenish.ErrorCode(err) == replenish.ENotFound:
 		checkPassword(s.dummy, password)
+		s.failed.fail(email, s.now())
 		return Session{}, errSignIn
 	case err != nil:
 		return Session{}, err
 	case !checkPassword(hash, password):
+		s.failed.fail(email, s.now())
 		return Session{}, errSignIn
 	}
+	s.failed.succeed(email)
 	now := s.now()
 	sess := Session{Token: replenish.NewSecret("rs_"), User: u, ExpiresAt: now.Add(SessionTTL)}
 	err = s.store.Write(ctx, func(tx storage.Tx) error {

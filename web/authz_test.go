@@ -30,6 +30,7 @@ var roleRules = []struct {
 	{"", "/api/v1/endpoints", []replenish.Role{customer}},
 	{"", "/api/v1/feed", []replenish.Role{customer}},
 	{"", "/api/v1/notification-settings", []replenish.Role{customer}},
+	{"GET", "/api/v1/links", []replenish.Role{vendor}}, // the link builder
 	{"", "/api/v1/links", []replenish.Role{customer}},
 	{"GET", "/api/v1/orders", []replenish.Role{operator, vendor, customer, fulfilment}},
 	{"POST", "/api/v1/orders/{orderId}/cancel", []replenish.Role{operator, customer, fulfilment}},
@@ -86,6 +87,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"{mp}", "US", "{endpointId}", w.ep, "{orderId}", order.OrderID, "{notificationId}", "no-such-notification",
 		"{requestId}", "no-such-request", "{keyId}", "no-such-key", "{customerId}", w.c.CustomerID,
 		"{productId}", "SIM-INK-BLACK")
+	// queries are what a route needs besides its path to answer its owner.
+	queries := map[string]string{"GET /api/v1/links": "?pageType=dart_device_list&locale=en-US"}
 	before := func() string {
 		var m, o, ep []byte
 		_, m = e.do("GET", "/api/v1/models/"+w.v.ModelID, w.v.APIKey, nil)
@@ -103,7 +106,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue
 		}
 		method, pattern, _ := strings.Cut(route, " ")
-		path := fill.Replace(pattern)
+		path := fill.Replace(pattern) + queries[route]
 		if roles == nil {
 			continue // public
 		}

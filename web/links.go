@@ -1,22 +1,78 @@
 package web
 
 import (
+	"errors"
 	"html/template"
+	"maps"
 	"net/http"
 	"strconv"
 
 	"replenish"
 	"replenish/linking"
+	"replenish/pagelink"
 )
 
 // linkRoutes are account linking: the customer's and the vendor's API
 // routes, and the page a vendor's sign-in sends the customer's browser
 // back to.
 func (s *Server) linkRoutes(mux *http.ServeMux) {
+	s.api(mux, "GET /api/v1/links", s.buildLink, vendor)
 	s.api(mux, "POST /api/v1/links", s.createLink, customer)
 	s.api(mux, "DELETE /api/v1/links/{vendorCode}", s.deleteLink, customer)
 	s.api(mux, "DELETE /api/v1/vendor/links/{customerId}", s.revokeLink, vendor)
 	mux.HandleFunc("GET "+linking.CallbackPath, s.linkCallback)
+}
+
+// PageLink is a link to a customer page, as the link builder answers it:
+// URL for a browser, AppURL for a mobile app's deep link, both on the
+// base URL of the customer's region.
+type PageLink struct {
+	PageType string `json:"pageType"`
+	Region   string `json:"region"`
+	URL      string `json:"url"`
+	AppURL   string `json:"appUrl"`
+}
+
+// buildLink is the link builder: the vendor's link to one of its
+// customers' management pages, in the customer's region (from the
+// locale, or the marketplace). The page type needs its parameters, the
+// model must be the vendor's, and an exitUri must be on the vendor's list.
+func (s *Server) buildLink(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	q := r.URL.Query()
+	l := pagelink.Link{PageType: q.Get("pageType"), VendorCode: p.VendorCode, ModelID: q.Get("modelId"), ExitURI: q.Get("exitUri")}
+	v, err := s.Console.Vendor(r.Context(), p.VendorCode)
+	if err != nil {
+		return err
+	}
+	f := replenish.Fields{}
+	var invalid *replenish.Error
+	if err := l.Validate(v.Settings.AllowedExitURIs); errors.As(err, &invalid) {
+		maps.Copy(f, invalid.Fields)
+	}
+	where, param := q.Get("locale"), "locale"
+	if where == "" && q.Get("marketplace") != "" {
+		where, param = q.Get("marketplace"), "marketplace"
+	}
+	region := ""
+	if where == "" {
+		f.Add("locale", "required: the customer's locale (en-GB) or marketplace (UK) picks the region")
+	} else if region, err = pagelink.Region(where); err != nil {
+		f.Add(param, err.Error())
+	}
+	if err := f.Err(); err != nil {
+		return err
+	}
+	if l.ModelID != "" {
+		if _, err := s.Console.Model(r.Context(), p.VendorCode, l.ModelID); err != nil {
+			return err
+		}
+	}
+	base := s.RegionURLs[region]
+	if base == "" {
+		base = s.BaseURL
+	}
+	writeJSON(w, http.StatusOK, PageLink{PageType: l.PageType, Region: region, URL: l.Web(base), AppURL: l.App(base)})
+	return nil
 }
 
 // createLink links at once (201), or answers 200 with the vendor's
@@ -69,6 +125,7 @@ h1{font-size:1.5rem}.ok{color:#075}.bad{color:#a20}</style></head>
 <h1 id="title" class="{{if .OK}}ok{{else}}bad{{end}}">{{.Title}}</h1>
 <p id="message">{{.Message}}</p>
 <p id="next">{{.Next}}</p>
+{{with .Continue}}<p><a id="continue" href="{{.}}">See your devices</a></p>{{end}}
 </body></html>
 `))
 
@@ -86,6 +143,9 @@ func (s *Server) linkCallback(w http.ResponseWriter, r *http.Request) {
 	page := struct {
 		OK                   bool
 		Title, Message, Next string
+		// Continue is the customer's device list of the vendor, on the
+		// customer pages.
+		Continue string
 	}{}
 	status := http.StatusOK
 	switch {
@@ -97,6 +157,7 @@ func (s *Server) linkCallback(w http.ResponseWriter, r *http.Request) {
 		page.OK, page.Title = true, "Linked with "+vendorName
 		page.Message = devicesFound(done.Link.Endpoints)
 		page.Next = "Replenish will now watch their supplies. You can close this window."
+		page.Continue = pagelink.Link{PageType: pagelink.DeviceList, VendorCode: done.Link.VendorCode}.WebPath()
 	default:
 		e, st := s.problem(r, err)
 		status = st

@@ -51,6 +51,14 @@ type Server struct {
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string
+	// RegionURLs are the public URLs of the regions (NA, EU, FE) that
+	// have one of their own, for links to customer pages; others use
+	// BaseURL.
+	RegionURLs map[string]string
+
+	// Surfaces are other sets of web pages served beside these (the
+	// customer pages), each adding its routes to the same mux.
+	Surfaces []Surface
 
 	// apiPatterns are the API routes registered, for the OpenAPI check.
 	apiPatterns []string
@@ -85,6 +93,9 @@ func (s *Server) Handler() http.Handler {
 	s.linkRoutes(mux)
 	s.userAPIRoutes(mux)
 	s.pageRoutes(mux)
+	for _, sf := range s.Surfaces {
+		sf.Routes(mux)
+	}
 	return s.logged(mux)
 }
 
@@ -98,6 +109,11 @@ func (s *Server) gauges(ctx context.Context) (orders, outbox map[string]int, err
 		return err
 	})
 	return orders, outbox, err
+}
+
+// Surface is a set of web pages with routes of its own.
+type Surface interface {
+	Routes(mux *http.ServeMux)
 }
 
 type ctxKey int

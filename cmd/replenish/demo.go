@@ -11,6 +11,9 @@ import (
 
 	"replenish"
 	"replenish/mail"
+	"replenish/pagelink"
+	"replenish/storage/sqldb"
+	"replenish/users"
 )
 
 const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
@@ -27,7 +30,9 @@ through RELEASED and SHIPPED to DELIVERED while you watch; the customer
 on smart reorder cancels their second order while it is pending. After
 the days the demo waits (--settle) for the open orders to be delivered,
 prints a summary, and keeps serving, with its URL and keys printed, so
-that you can call the API yourself. The fleet's flags are those of
+that you can call the API yourself, and gives the first customer a
+sign-in to the customer pages, printing it with a link to each page. The
+fleet's flags are those of
 "replenish simulate", with a small, quiet fleet by default.
 
 Customers' e-mails go to an SMTP server of the demo's own on 127.0.0.1,
@@ -131,7 +136,11 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stdout, "  outbox   every notification, e-mails and webhooks, with its status: GET %s/api/v1/notifications with the operator's key\n\n", url)
 
 	o.URL = url
-	if _, err := simulate(ctx, o, stdout, io.Discard, log); err != nil || ctx.Err() != nil {
+	res, err := simulate(ctx, o, stdout, io.Discard, log)
+	if err != nil || ctx.Err() != nil {
+		return stop(err)
+	}
+	if err := demoCustomerPages(ctx, cfg.DB, url, res, stdout); err != nil {
 		return stop(err)
 	}
 	fmt.Fprintf(stdout, `
@@ -150,6 +159,41 @@ Press Ctrl-C to stop.
 	case <-ctx.Done():
 		return stop(nil)
 	}
+}
+
+// demoCustomer is the e-mail the demo's first customer signs in to the
+// customer pages with.
+const demoCustomer = "customer@demo.example"
+
+// demoCustomerPages gives the fleet's first customer a sign-in to the
+// customer pages, as "replenish user add --role customer" does while the
+// service runs, and prints where to sign in and the pages to open.
+func demoCustomerPages(ctx context.Context, db, url string, res *fleetResult, stdout io.Writer) error {
+	if res == nil || len(res.People) == 0 || res.Vendor == nil || len(res.Vendor.Kinds) == 0 {
+		return nil
+	}
+	store, err := sqldb.OpenSQLite(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	cu, password := res.People[0], replenish.NewID("", 16)
+	if _, err := users.New(store, func() time.Time { return time.Now().UTC() }).Create(ctx, users.NewUser{Email: demoCustomer,
+		Password: password, Role: replenish.RoleCustomer, CustomerID: cu.CustomerID}); err != nil {
+		return fmt.Errorf("the demo customer's sign-in: %w", err)
+	}
+	fmt.Fprintf(stdout, "\nThe customer pages: %s/account/sign-in as %s (%s, %s), password %s\n",
+		url, demoCustomer, cu.Name, cu.CustomerID, password)
+	l := pagelink.Link{VendorCode: res.Vendor.VendorCode, ModelID: res.Vendor.Kinds[0].ModelID}
+	for _, p := range []struct{ name, typ string }{{"landing", pagelink.Landing}, {"devices", pagelink.DeviceList},
+		{"settings", pagelink.Settings}, {"supplies", pagelink.SupplyTracking}, {"inventory", pagelink.InventoryManagement},
+		{"history", pagelink.InventoryHistory}, {"installed", pagelink.InstalledInventory}} {
+		l.PageType = p.typ
+		fmt.Fprintf(stdout, "  %-10s %s\n", p.name, l.Web(url))
+	}
+	l.PageType = pagelink.DeviceList
+	fmt.Fprintf(stdout, "  %-10s %s\n  or make an account of your own at %s/account/sign-up\n", "app link", l.App(url), url)
+	return nil
 }
 
 // demoFrom is the From address of the demo's e-mails.

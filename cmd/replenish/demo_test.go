@@ -112,7 +112,9 @@ func TestDemo(t *testing.T) {
 	}
 
 	for _, want := range []string{"LOW_SUPPLY", "ORDER_PLACED", "mode AUTO", "mode NOTIFY", "Replenish keeps serving at http://127.0.0.1:",
-		"/console/ signs in", "operator operator@demo.example  password ", "vendor   vendor@demo.example  password ",
+		"/console/ signs in", "operator operator@demo.example  password ",
+		"/account/sign-in as customer@demo.example (", "  history    http://127.0.0.1:", "/drs/partner/page/inventory_history?vendorCode=",
+		"  app link   http://127.0.0.1:", "/spa/index.html#v2/drs/partner/page/dart_device_list?vendorCode=", "vendor   vendor@demo.example  password ",
 		"e-mail   customers' e-mails go to the demo's SMTP sink at 127.0.0.1:", "/api/v1/notifications?channel=email",
 		"orders   cancellable for 2s, then released; the clerk ships them 500ms later and delivers them 500ms after that",
 		": PENDING → RELEASED (the cancellation window ended, by service)", ": RELEASED → SHIPPED (tracking SIM",

@@ -27,7 +27,8 @@ Commands:
   simulate  run a simulated vendor cloud against a running service
   bench     measure how many events per second the gateway takes
   evaluate  compare reorder policies on a year of simulated households
-  user      add a user who signs in to the console's web pages
+  user      add a user who signs in to the web pages (console or customer)
+  link      print a link to a customer page, for a vendor's app or site
   migrate   bring a database's schema up to date and report it
   backup    write a consistent copy of a live SQLite database
   version   print the version
@@ -71,6 +72,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 	case "version":
 		fmt.Fprintln(stdout, "replenish", versionString())
 		return nil
+	case "link":
+		return linkCommand(rest, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/account"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/engine"
@@ -24,6 +25,7 @@ import (
 	"replenish/mail"
 	"replenish/notifications"
 	"replenish/orders"
+	"replenish/pagelink"
 	"replenish/storage/sqldb"
 	"replenish/users"
 	"replenish/web"
@@ -32,9 +34,12 @@ import (
 // config is the service's configuration, read once from flags and the
 // environment.
 type config struct {
-	Addr        string
-	DB          string
-	BaseURL     string
+	Addr    string
+	DB      string
+	BaseURL string
+	// RegionURLs are the public URLs of the regions that have their own
+	// (NA, EU, FE), for links to customer pages; others use BaseURL.
+	RegionURLs  regionURLs
 	OperatorKey string
 	// GatewayRate and GatewayBurst bound each vendor's events: a token
 	// bucket of GatewayRate events per second, GatewayBurst at once. A
@@ -98,6 +103,7 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "where to listen (`host:port`; port 0 picks a free one)")
 	fs.StringVar(&c.DB, "db", dbDefault, "the SQLite database `file` (created when missing)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "the public `URL` of the service (default http:// + the listen address)")
+	c.RegionURLs.flags(fs)
 	fs.StringVar(&c.OperatorKey, "operator-key", "", "the operator's API `key` at first start (default: generated and printed once)")
 	fs.StringVar(&c.OperatorEmail, "operator-email", "", "the e-mail `address` of the operator's first console user, made when there is none")
 	fs.StringVar(&c.OperatorPassword, "operator-password", "", "that user's `password` (prefer REPLENISH_OPERATOR_PASSWORD: a flag shows in the process list)")
@@ -212,6 +218,29 @@ func (c *config) validate() error {
 			return fmt.Errorf("--base-url: %q is not an absolute http or https URL", c.BaseURL)
 		}
 	}
+	return c.RegionURLs.validate()
+}
+
+// regionURLs are the base URLs of the regions, by region (NA, EU, FE).
+type regionURLs map[string]string
+
+func (r *regionURLs) flags(fs *flag.FlagSet) {
+	*r = regionURLs{}
+	for _, region := range pagelink.Regions {
+		fs.Func("base-url-"+strings.ToLower(region), "the public `URL` of customer pages in the "+region+
+			" region, for links to them (default --base-url)", func(v string) error {
+			(*r)[region] = v
+			return nil
+		})
+	}
+}
+
+func (r regionURLs) validate() error {
+	for region, v := range r {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--base-url-%s: %q is not an absolute http or https URL", strings.ToLower(region), v)
+		}
+	}
 	return nil
 }
 
@@ -297,6 +326,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	if cfg.ReportStateAfter > 0 {
 		srv.Customers.AskStateWith(stateAsks, cfg.ReportStateAfter)
 	}
+	// The customer pages, beside the console's, on the same services; the
+	// link builder's base URL per region.
+	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
+		Notifications: ntf, Linking: srv.Linking, Log: log, BaseURL: baseURL})
+	srv.RegionURLs = cfg.RegionURLs
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)

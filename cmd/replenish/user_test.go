@@ -42,6 +42,8 @@ func TestUserAdd(t *testing.T) {
 		{"long enough password\n", []string{"--email", "a@example.com", "--role", "vendor"}, "--vendor: required for vendor users"},
 		{"long enough password\n", []string{"--email", "a@example.com", "--role", "vendor", "--vendor", "ghost"}, "--vendor: no vendor ghost"},
 		{"long enough password\n", []string{"--email", "op@example.com"}, "a user with this address exists"},
+		{"long enough password\n", []string{"--email", "c@example.com", "--role", "customer"}, "--customer: required for customer users"},
+		{"long enough password\n", []string{"--email", "c@example.com", "--role", "customer", "--customer", "cu-ghost"}, "--customer: no customer cu-ghost"},
 	} {
 		if _, err := add(tc.stdin, nil, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
