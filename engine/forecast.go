@@ -161,8 +161,7 @@ type Outlook struct {
 	// cancellation window and the mean delivery lead time.
 	Horizon float64 `json:"horizonDays"`
 	// ReorderPoint is the position at which the FORECAST policy orders:
-	// the expected use over the horizon and a safety margin for the
-	// service level.
+	// the service level's quantile of the use over the horizon.
 	ReorderPoint float64 `json:"reorderPoint"`
 	// RunOut is when the position runs out, NextOrder when the slot's
 	// policy expects to order (under THRESHOLD, unknown while an order is
@@ -182,7 +181,7 @@ func Forecast(s replenish.EndpointSlot, now time.Time) Outlook {
 	o.Horizon = e.Interval + days(p.Window) + p.LeadDays
 	v := e.DaySD*e.DaySD*o.Horizon + e.RateSD*e.RateSD*o.Horizon*o.Horizon +
 		e.PerDay*e.PerDay*p.LeadSD*p.LeadSD + e.NoiseSD*e.NoiseSD
-	o.ReorderPoint = e.PerDay*o.Horizon + Z(p.ServiceLevel)*math.Sqrt(v)
+	o.ReorderPoint = quantile(e.PerDay*o.Horizon, v, Z(p.ServiceLevel))
 	if !e.Enough || e.PerDay <= 0 {
 		return o
 	}
@@ -248,4 +247,17 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// quantile returns the z-quantile of a use over the horizon with mean m
+// and variance v: a gamma distribution's (Wilson and Hilferty's cube-root
+// approximation), which is skewed like use made of a few large bursts, and
+// comes to the normal's when the use is steady.
+func quantile(m, v, z float64) float64 {
+	if m <= 0 || v <= 0 {
+		return m + z*math.Sqrt(max(v, 0))
+	}
+	k := m * m / v // the shape
+	c := 1 - 1/(9*k) + z/(3*math.Sqrt(k))
+	return m * max(c, 0) * max(c, 0) * max(c, 0)
 }
