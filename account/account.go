@@ -27,6 +27,7 @@ import (
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/users"
+	"replenish/web"
 )
 
 // Server holds what the customer pages need.
@@ -156,22 +157,6 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	buf.WriteTo(w)
 }
 
-// statusOf maps error codes to HTTP statuses.
-var statusOf = map[string]int{
-	replenish.EInvalid:      http.StatusBadRequest,
-	replenish.EUnauthorized: http.StatusUnauthorized,
-	replenish.EForbidden:    http.StatusForbidden,
-	replenish.EDisabled:     http.StatusForbidden,
-	replenish.ENotFound:     http.StatusNotFound,
-	replenish.EConflict:     http.StatusConflict,
-	replenish.ELocked:       http.StatusLocked,
-	replenish.ENotReady:     http.StatusUnprocessableEntity,
-	replenish.ETooLarge:     http.StatusRequestEntityTooLarge,
-	replenish.EThrottled:    http.StatusTooManyRequests,
-	replenish.EVendor:       http.StatusBadGateway,
-	replenish.EUnavailable:  http.StatusServiceUnavailable,
-}
-
 // problem turns err into a message safe to show and its status, logging
 // internal errors once with the request's ID.
 func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) (*replenish.Error, int) {
@@ -183,11 +168,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) (*re
 	} else if e.Err != nil {
 		s.Log.Warn("request failed", "id", id, "code", e.Code, "err", err)
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	return e, status
+	return e, web.Status(e.Code)
 }
 
 // errorPage shows err as a page of its own.

@@ -210,6 +210,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
+// Status returns the HTTP status of an error code (500 for a code it
+// does not know): the one mapping every HTTP surface answers with.
+func Status(code string) int {
+	if status, ok := statusOf[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 // statusOf maps error codes to HTTP statuses.
 var statusOf = map[string]int{
 	replenish.EInvalid:      http.StatusBadRequest,
@@ -238,10 +247,7 @@ func (s *Server) problem(r *http.Request, err error) (*replenish.Error, int) {
 	} else if e.Err != nil {
 		s.Log.Warn("request failed", "id", requestID(r.Context()), "code", e.Code, "err", err)
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := Status(e.Code)
 	return e, status
 }
 
