@@ -149,10 +149,21 @@ func (db *DB) Close() error {
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers and that every migration built
+// into this binary is applied.
 func (db *DB) Ping(ctx context.Context) error {
 	var n int
-	return db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n)
+	if err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	if n < len(names) {
+		return fmt.Errorf("%d of %d migrations are applied: run replenish migrate", n, len(names))
+	}
+	return nil
 }
 
 // Read runs fn in a transaction on the reader pool.
