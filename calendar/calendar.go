@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/emersion/go-ical"
 
@@ -274,5 +275,32 @@ func encode(events []Event, now time.Time) ([]byte, error) {
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
-	return buf.Bytes(), nil
+	return fold(buf.Bytes()), nil
+}
+
+// fold breaks content lines longer than 75 octets, as RFC 5545 (3.1)
+// asks and the library's encoder does not: the rest goes on lines that
+// start with a space, never inside a UTF-8 sequence.
+func fold(raw []byte) []byte {
+	const max = 75
+	var out bytes.Buffer
+	for line := range bytes.SplitAfterSeq(raw, []byte("\r\n")) {
+		body, crlf := bytes.CutSuffix(line, []byte("\r\n"))
+		limit := max
+		for len(body) > limit {
+			cut := limit
+			for cut > 0 && !utf8.RuneStart(body[cut]) {
+				cut--
+			}
+			out.Write(body[:cut])
+			out.WriteString("\r\n ")
+			body = body[cut:]
+			limit = max - 1 // the leading space counts
+		}
+		out.Write(body)
+		if crlf {
+			out.WriteString("\r\n")
+		}
+	}
+	return out.Bytes()
 }
