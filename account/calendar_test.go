@@ -23,7 +23,7 @@ func settingsCalendarURL(t *testing.T, c *customer) string {
 	return m[1]
 }
 
-// getCalendar fetches a feed without a session and returns its status
+// getCalendar fetches a feed without signing in and returns its status
 // and, when found, its events as the iCalendar decoder reads them.
 func getCalendar(t *testing.T, url string) (int, []ical.Event) {
 	t.Helper()
