@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/calendar"
 	"replenish/customers"
 	"replenish/linking"
 	"replenish/measure"
@@ -37,7 +38,9 @@ type Server struct {
 	Orders        *orders.Service
 	Notifications *notifications.Service
 	Linking       *linking.Service
-	Log           *slog.Logger
+	// Calendar is the customers' calendar feeds.
+	Calendar *calendar.Service
+	Log      *slog.Logger
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string
@@ -133,6 +136,7 @@ var notices = map[string]string{
 	"linked":    "Linked. Your devices are below.",
 	"unlinked":  "Unlinked. The vendor no longer reports to Replenish for you.",
 	"welcome":   "Welcome to Replenish. Link a vendor account to see your devices.",
+	"calendar":  "Your calendar has a new address. The old one no longer works: subscribe to the new one.",
 }
 
 // render writes the page name with status.

@@ -22,6 +22,7 @@ import (
 
 	"replenish"
 	"replenish/account"
+	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
@@ -88,9 +89,9 @@ func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 	cs := customers.New(store, now, ntf)
 	lk := linking.New(store, gw, client, log, now, baseURL)
 	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw,
-		Linking: lk, Users: us, Log: log, BaseURL: baseURL}
+		Linking: lk, Users: us, Log: log, BaseURL: baseURL, Calendar: calendar.New(store, cs, now)}
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: cs, Orders: ord, Notifications: ntf,
-		Linking: lk, Log: log, BaseURL: baseURL})
+		Linking: lk, Calendar: srv.Calendar, Log: log, BaseURL: baseURL})
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

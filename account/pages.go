@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"replenish"
+	"replenish/calendar"
 	"replenish/customers"
 	"replenish/notifications"
 	"replenish/orders"
@@ -207,6 +208,8 @@ type notificationsData struct {
 	Types    []string
 	// Secret is a new webhook's signing secret, shown once.
 	Secret string
+	// CalendarURL is the address of the customer's calendar feed.
+	CalendarURL string
 }
 
 // TypeName is how the page names a notification type.
@@ -225,8 +228,20 @@ func (s *Server) showNotifications(w http.ResponseWriter, r *http.Request, u rep
 	if err != nil {
 		return err
 	}
+	token, err := s.Calendar.Token(r.Context(), u.CustomerID)
+	if err != nil {
+		return err
+	}
+	base := s.BaseURL
+	if base == "" {
+		base = "http://" + r.Host
+		if r.TLS != nil {
+			base = "https://" + r.Host
+		}
+	}
 	v.Title, v.Customer = "Notification settings", &u
-	v.Data = notificationsData{Settings: set, Types: replenish.FeedTypes, Secret: secret}
+	v.Data = notificationsData{Settings: set, Types: replenish.FeedTypes, Secret: secret,
+		CalendarURL: calendar.URL(base, token)}
 	s.render(w, r, status, "notifications", v)
 	return nil
 }
@@ -264,6 +279,15 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "")
 	}
 	return err
+}
+
+// rotateCalendar gives the customer's calendar feed a new address.
+func (s *Server) rotateCalendar(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if _, err := s.Calendar.Rotate(r.Context(), u.CustomerID); err != nil {
+		return err
+	}
+	seeOther(w, r, "/account/notifications", "calendar")
+	return nil
 }
 
 // profile shows who the customer is to Replenish, with the customer ID

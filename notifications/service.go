@@ -21,6 +21,9 @@ type SettingsInput struct {
 	Feed       *bool           `json:"feed"`
 	WebhookURL *string         `json:"webhookUrl"`
 	Types      map[string]bool `json:"types"`
+	// CalendarURL is read-only: accepted, so that the settings as
+	// answered can be sent back changed, and ignored.
+	CalendarURL *string `json:"calendarUrl"`
 }
 
 // SettingsView is a customer's settings as answered; WebhookSecret is

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
@@ -73,6 +74,7 @@ func newService(t *testing.T) (*Client, *orders.Service, *notifications.Service,
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
 		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users: users.New(store, clk.Now), Log: log}
+	srv.Calendar = calendar.New(store, srv.Customers, clk.Now)
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -172,6 +172,7 @@ type Tx interface {
 	Orders
 	History
 	Notifications
+	Calendars
 
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error

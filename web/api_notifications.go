@@ -47,7 +47,22 @@ func (s *Server) getNotificationSettings(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, set)
+	return s.writeSettings(w, r, p, notifications.SettingsView{NotificationSettings: set})
+}
+
+// settingsAnswer is a customer's notification settings with the address
+// of their calendar feed.
+type settingsAnswer struct {
+	notifications.SettingsView
+	CalendarURL string `json:"calendarUrl"`
+}
+
+func (s *Server) writeSettings(w http.ResponseWriter, r *http.Request, p replenish.Principal, set notifications.SettingsView) error {
+	token, err := s.Calendar.Token(r.Context(), p.CustomerID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, settingsAnswer{SettingsView: set, CalendarURL: s.calendarURL(r, token)})
 	return nil
 }
 
@@ -60,8 +75,7 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return s.writeSettings(w, r, p, out)
 }
 
 func (s *Server) readFeed(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {

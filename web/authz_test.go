@@ -30,6 +30,7 @@ var roleRules = []struct {
 	{"", "/api/v1/endpoints", []replenish.Role{customer}},
 	{"", "/api/v1/feed", []replenish.Role{customer}},
 	{"", "/api/v1/notification-settings", []replenish.Role{customer}},
+	{"POST", "/api/v1/calendar-token", []replenish.Role{customer}},
 	{"GET", "/api/v1/links", []replenish.Role{vendor}}, // the link builder
 	{"", "/api/v1/links", []replenish.Role{customer}},
 	{"GET", "/api/v1/orders", []replenish.Role{operator, vendor, customer, fulfilment}},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
@@ -104,6 +105,7 @@ func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
 		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users: users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
 	srv.Customers.CancelWindow(ord.Settings().CancelWindow)
+	srv.Calendar = calendar.New(store, srv.Customers, clk.Now)
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

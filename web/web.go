@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
@@ -41,6 +42,8 @@ type Server struct {
 	Orders    *orders.Service
 	// Notifications are the outbox, the customers' settings and the feed.
 	Notifications *notifications.Service
+	// Calendar is the customers' calendar feeds.
+	Calendar *calendar.Service
 	// FulfilmentKey is the API key of the commerce system behind the
 	// webhook fulfilment adapter ("" for none).
 	FulfilmentKey string
@@ -89,6 +92,7 @@ func (s *Server) Handler() http.Handler {
 	s.apiRoutes(mux)
 	s.imageRoutes(mux)
 	s.gatewayRoutes(mux)
+	s.calendarRoutes(mux)
 	s.authRoutes(mux)
 	s.linkRoutes(mux)
 	s.userAPIRoutes(mux)

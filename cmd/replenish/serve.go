@@ -17,6 +17,7 @@ import (
 
 	"replenish"
 	"replenish/account"
+	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
 	"replenish/engine"
@@ -320,6 +321,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	}
 	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
 	srv.Customers.CancelWindow(cfg.Orders.CancelWindow)
+	srv.Calendar = calendar.New(store, srv.Customers, now)
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
@@ -329,7 +331,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// The customer pages, beside the console's, on the same services; the
 	// link builder's base URL per region.
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
-		Notifications: ntf, Linking: srv.Linking, Log: log, BaseURL: baseURL})
+		Notifications: ntf, Linking: srv.Linking, Calendar: srv.Calendar, Log: log, BaseURL: baseURL})
 	srv.RegionURLs = cfg.RegionURLs
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}

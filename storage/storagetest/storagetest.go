@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"Notifications", testNotifications},
 		{"NotificationSettings", testNotificationSettings},
 		{"FeedRead", testFeedRead},
+		{"CalendarTokens", testCalendarTokens},
 		{"Feed", testFeed},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"GroupFailingMember", testGroupFailingMember},
