@@ -123,7 +123,7 @@ func (s *Service) Feed(ctx context.Context, token string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	es, err := s.customers.Endpoints(ctx, customerID)
+	es, err := s.customers.Snapshot(ctx, customerID)
 	if err != nil {
 		return nil, err
 	}

@@ -124,8 +124,21 @@ type Level struct {
 	Unit  measure.Unit `json:"unit,omitempty"`
 }
 
-// Endpoints lists the customer's devices with their slots.
+// Endpoints lists the customer's devices with their slots. A device whose
+// newest level is old is asked, in the background, for a fresh one: the
+// customer is looking at it.
 func (s *Service) Endpoints(ctx context.Context, customerID string) ([]Endpoint, error) {
+	return s.endpoints(ctx, customerID, true)
+}
+
+// Snapshot lists the customer's devices with their slots as they stand,
+// asking no vendor for fresh levels: for feeds that poll on their own
+// (the calendar), where nobody is looking.
+func (s *Service) Snapshot(ctx context.Context, customerID string) ([]Endpoint, error) {
+	return s.endpoints(ctx, customerID, false)
+}
+
+func (s *Service) endpoints(ctx context.Context, customerID string, ask bool) ([]Endpoint, error) {
 	var out []Endpoint
 	err := s.store.Read(ctx, func(tx storage.Tx) error {
 		c, err := tx.Customer(ctx, customerID)
@@ -148,7 +161,7 @@ func (s *Service) Endpoints(ctx context.Context, customerID string) ([]Endpoint,
 				models[key] = m
 			}
 			out = append(out, s.view(e, m, c.Marketplace))
-			if s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
+			if ask && s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
 				s.asker.Ask(e.VendorCode, customerID, e.EndpointID)
 			}
 		}
