@@ -145,6 +145,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return replenish.FieldError(typ.Field, "must be "+jsonType(typ.Type.Kind().String()))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if field == "" {
+				return replenish.FieldError("body", "a JSON field with an empty name")
+			}
 			return replenish.FieldError(field, "unknown field")
 		default:
 			return replenish.FieldError("body", "malformed JSON")
