@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"replenish"
+	"replenish/users"
 )
 
 // roleRules say which kinds of key each API route takes, by its pattern:
@@ -58,9 +60,10 @@ func rolesOf(route string) ([]replenish.Role, bool) {
 }
 
 // TestAuthorizationMatrix sends every API route with every kind of
-// credential: none, a wrong one, the gateway's access token, the operator's,
-// a vendor's and a customer's (owners of what the path names, and others),
-// the commerce system's. Who may not use a route is refused before
+// credential: none, a wrong one, the gateway's access token, the console
+// session cookies of a vendor's user and of the operator's (as a cookie
+// and as a key), the operator's key, a vendor's and a customer's (owners
+// of what the path names, and others), the commerce system's. Who may not use a route is refused before
 // anything happens; another party never reaches what the path names; and
 // what the owners had is as it was.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -99,6 +102,24 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	start := before()
 
+	// Console users of the owning vendor and of the operator, signed in:
+	// their session cookies open pages, never the API, which takes keys
+	// only (so that a page another site opens cannot use the API).
+	sessions := map[string]string{}
+	for name, u := range map[string]users.NewUser{
+		"vendor user":   {Email: "ann@" + w.v.VendorCode + ".example", Password: "ann's long password", Role: vendor, VendorCode: w.v.VendorCode},
+		"operator user": {Email: "op@replenish.example", Password: "operator password", Role: operator},
+	} {
+		if _, err := e.Server.Users.Create(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+		s, err := e.Server.Users.SignIn(t.Context(), u.Email, u.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions[name] = s.Token
+	}
+
 	routes := e.Server.APIRoutes()
 	for _, route := range routes {
 		roles, ok := rolesOf(route)
@@ -114,6 +135,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, cred := range []string{"", "rk_not_a_key", w.tok.AccessToken} {
 			if status, _ := e.do(method, path, cred, map[string]any{}); status != http.StatusUnauthorized {
 				t.Errorf("%s with credential %.12q: %d, want 401", route, cred, status)
+			}
+		}
+		for name, token := range sessions {
+			if status, raw := doCookie(t, e, method, path, token); status != http.StatusUnauthorized {
+				t.Errorf("%s with the %s's session cookie: %d, want 401: %s", route, name, status, raw)
+			}
+			if status, raw := e.do(method, path, token, map[string]any{}); status != http.StatusUnauthorized {
+				t.Errorf("%s with the %s's session token as a key: %d, want 401: %s", route, name, status, raw)
 			}
 		}
 		for name, k := range keys {
@@ -143,4 +172,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if after := before(); after != start {
 		t.Errorf("the owners' model, order or devices changed:\n%s\n%s", start, after)
 	}
+}
+
+// doCookie sends an empty JSON object to path with a console session
+// cookie and no Authorization header, as a signed-in browser would.
+func doCookie(t *testing.T, e *env, method, path, session string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, e.URL+path, strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(&http.Cookie{Name: "replenish_session", Value: session})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, raw
 }

@@ -29,7 +29,7 @@ const (
 )
 
 // consoleUsers gives env an operator user and a vendor "inkco" with a user.
-func consoleUsers(t *testing.T, e *env) {
+func consoleUsers(t testing.TB, e *env) {
 	t.Helper()
 	createVendor(t, e, "inkco")
 	for _, u := range []users.NewUser{
@@ -345,7 +345,7 @@ func checked(t *testing.T, b *browsertest.Browser, sel string) bool {
 }
 
 // whitePNG writes a small PNG on a white background and returns its path.
-func whitePNG(t *testing.T) string {
+func whitePNG(t testing.TB) string {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
 	for x := range 64 {

@@ -61,7 +61,7 @@ var (
 )
 
 // createVendor creates a vendor as the operator and returns its API key.
-func createVendor(t *testing.T, e *env, code string) string {
+func createVendor(t testing.TB, e *env, code string) string {
 	t.Helper()
 	var v struct {
 		APIKey string `json:"apiKey"`

@@ -12,7 +12,7 @@ import (
 
 // lowEpisode reports the black ink three times at value, a minute apart:
 // enough consecutive low readings for the THRESHOLD policy at 10 %.
-func (w *gwWorld) lowEpisode(t *testing.T, value string) {
+func (w *gwWorld) lowEpisode(t testing.TB, value string) {
 	t.Helper()
 	for range 3 {
 		w.e.clock.Advance(time.Minute)
@@ -20,14 +20,14 @@ func (w *gwWorld) lowEpisode(t *testing.T, value string) {
 	}
 }
 
-func (w *gwWorld) subscribe(t *testing.T, body map[string]string) customers.Endpoint {
+func (w *gwWorld) subscribe(t testing.TB, body map[string]string) customers.Endpoint {
 	t.Helper()
 	var e customers.Endpoint
 	w.e.must(http.StatusOK, "PUT", "/api/v1/endpoints/"+w.ep+"/slots/SLOT01/subscription", w.c.APIKey, body, &e)
 	return e
 }
 
-func (w *gwWorld) orders(t *testing.T) []replenish.Order {
+func (w *gwWorld) orders(t testing.TB) []replenish.Order {
 	t.Helper()
 	var out struct{ Items []replenish.Order }
 	w.e.must(http.StatusOK, "GET", "/api/v1/orders", w.c.APIKey, nil, &out)

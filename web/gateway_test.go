@@ -43,7 +43,7 @@ type gwVendor struct {
 	endpointID string
 }
 
-func gwRegister(t *testing.T, e *env) *gwVendor {
+func gwRegister(t testing.TB, e *env) *gwVendor {
 	t.Helper()
 	s := &skill{now: e.clock.Now}
 	srv := httptest.NewServer(s)
@@ -62,7 +62,7 @@ func gwRegister(t *testing.T, e *env) *gwVendor {
 	return gv
 }
 
-func gwCustomer(t *testing.T, e *env) *simulator.Customer {
+func gwCustomer(t testing.TB, e *env) *simulator.Customer {
 	t.Helper()
 	var c simulator.Customer
 	e.must(http.StatusCreated, "POST", "/api/v1/customers", e.OperatorKey, map[string]string{
@@ -72,7 +72,7 @@ func gwCustomer(t *testing.T, e *env) *simulator.Customer {
 
 // gwLink links c with v through the real directives and returns the code
 // the skill endpoint received.
-func gwLink(t *testing.T, e *env, c *simulator.Customer, v *gwVendor) string {
+func gwLink(t testing.TB, e *env, c *simulator.Customer, v *gwVendor) string {
 	t.Helper()
 	gwTestAccount(t, e, v.APIKey, v.ModelID, c)
 	var l replenish.Link
@@ -90,7 +90,7 @@ func gwLink(t *testing.T, e *env, c *simulator.Customer, v *gwVendor) string {
 
 // gwTestAccount makes c a test account of a model in the US: until the
 // model is certified, only its test accounts may discover its devices.
-func gwTestAccount(t *testing.T, e *env, vendorKey, modelID string, c *simulator.Customer) {
+func gwTestAccount(t testing.TB, e *env, vendorKey, modelID string, c *simulator.Customer) {
 	t.Helper()
 	e.must(http.StatusNoContent, "PUT", "/api/v1/models/"+modelID+"/marketplaces/US/test-accounts/"+c.CustomerID, vendorKey, nil, nil)
 }
@@ -106,7 +106,7 @@ type gwOAuth struct {
 
 // gwTokenPost posts form to the token endpoint, with HTTP Basic when
 // basic is set, and returns the status and the decoded answer.
-func gwTokenPost(t *testing.T, e *env, form url.Values, basic *[2]string) (int, gwOAuth) {
+func gwTokenPost(t testing.TB, e *env, form url.Values, basic *[2]string) (int, gwOAuth) {
 	t.Helper()
 	req, err := http.NewRequest("POST", e.URL+"/auth/o2/token", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -134,7 +134,7 @@ func gwCodeForm(v *gwVendor, code string) url.Values {
 		"client_id": {v.ClientID}, "client_secret": {v.ClientSecret}}
 }
 
-func gwExchange(t *testing.T, e *env, v *gwVendor, code string) gwOAuth {
+func gwExchange(t testing.TB, e *env, v *gwVendor, code string) gwOAuth {
 	t.Helper()
 	status, out := gwTokenPost(t, e, gwCodeForm(v, code), nil)
 	if status != http.StatusOK || out.AccessToken == "" {
@@ -172,7 +172,7 @@ func gwSetup(t *testing.T) *gwWorld {
 }
 
 // gwSetupIn is gwSetup in env e.
-func gwSetupIn(t *testing.T, e *env) *gwWorld {
+func gwSetupIn(t testing.TB, e *env) *gwWorld {
 	t.Helper()
 	v := gwRegister(t, e)
 	c := gwCustomer(t, e)
@@ -220,7 +220,7 @@ func (w *gwWorld) black(value string) []byte {
 }
 
 // gwAccepted posts an event and requires 202 with an empty body.
-func gwAccepted(t *testing.T, e *env, token string, body []byte) {
+func gwAccepted(t testing.TB, e *env, token string, body []byte) {
 	t.Helper()
 	status, raw := e.do("POST", "/v3/events", token, body)
 	if status != http.StatusAccepted || len(raw) != 0 {

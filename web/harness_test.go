@@ -28,7 +28,7 @@ import (
 // env is a real Replenish over HTTP on a free port, on a SQLite file of
 // the test's own, with a clock the test moves.
 type env struct {
-	t             *testing.T
+	t             testing.TB
 	URL           string
 	Store         *sqldb.DB
 	OperatorKey   string
@@ -69,13 +69,13 @@ func (c *clock) Advance(d time.Duration) {
 
 const testOperatorKey = "rk_op_test_operator_key"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	return newEnvWith(t, nil)
 }
 
 // newEnvWith is newEnv with order settings that set changes.
-func newEnvWith(t *testing.T, set func(*orders.Settings)) *env {
+func newEnvWith(t testing.TB, set func(*orders.Settings)) *env {
 	t.Helper()
 	settings := orderSettings
 	if set != nil {

@@ -35,7 +35,7 @@ type oaWorld struct {
 // oaPrinters is how many printers each simulated account has.
 const oaPrinters = 2
 
-func oaNew(t *testing.T) *oaWorld {
+func oaNew(t testing.TB) *oaWorld {
 	t.Helper()
 	e := newEnv(t)
 	ctx := context.Background()
@@ -64,7 +64,7 @@ func oaNew(t *testing.T) *oaWorld {
 }
 
 // start asks Replenish to link and returns the authorization URL.
-func (w *oaWorld) start(t *testing.T) *url.URL {
+func (w *oaWorld) start(t testing.TB) *url.URL {
 	t.Helper()
 	var l replenish.Link
 	w.e.must(http.StatusOK, "POST", "/api/v1/links", w.c.APIKey, map[string]string{"vendorCode": w.v.VendorCode}, &l)

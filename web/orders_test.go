@@ -21,7 +21,7 @@ import (
 
 // ordWorld is a linked customer of a certified printer, not a test
 // account: its orders are real ones, for fulfilment.
-func ordWorld(t *testing.T, set func(*orders.Settings)) *gwWorld {
+func ordWorld(t testing.TB, set func(*orders.Settings)) *gwWorld {
 	t.Helper()
 	e := newEnvWith(t, set)
 	w := gwSetupIn(t, e)
@@ -51,7 +51,7 @@ func (w *gwWorld) order(t *testing.T, id string) replenish.Order {
 }
 
 // onlyOrder requires the customer to have exactly one order, and returns it.
-func (w *gwWorld) onlyOrder(t *testing.T) replenish.Order {
+func (w *gwWorld) onlyOrder(t testing.TB) replenish.Order {
 	t.Helper()
 	os := w.orders(t)
 	if len(os) != 1 {

@@ -176,10 +176,16 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return replenish.FieldError("body", "a JSON object is required")
 		case errors.As(err, &syntax):
 			return replenish.FieldError("body", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
+		case errors.As(err, &typ) && typ.Field == "":
+			// The body itself is not an object: an array, a string, a number.
+			return replenish.FieldError("body", "a JSON object is required")
 		case errors.As(err, &typ):
 			return replenish.FieldError(typ.Field, "must be "+jsonType(typ.Type.Kind().String()))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			if field == "" {
+				return replenish.FieldError("body", "a JSON field with an empty name")
+			}
 			return replenish.FieldError(field, "unknown field")
 		default:
 			return replenish.FieldError("body", "malformed JSON")

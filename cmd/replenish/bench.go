@@ -32,6 +32,14 @@ customer's access token; --conns connections each send one report at a
 time. With --preload-endpoints and --preload-readings the database first
 gets that many other endpoints and readings, by bulk SQL; give --db to
 keep that file and reuse it in later runs.
+
+Two more checks run a real "replenish serve" child process (see their
+--help):
+
+  replenish bench crash  SIGKILL-and-restart cycles under load, then counts
+                         every acknowledged event and order: 0 lost, 0 doubled
+  replenish bench soak   a steady load for a set time, printing the server's
+                         memory, open files, threads and database size
 `
 
 // benchConfig is the bench command's configuration.
@@ -47,6 +55,14 @@ type benchConfig struct {
 }
 
 func benchCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "crash":
+			return crashCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "soak":
+			return soakCommand(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
 	var cfg benchConfig
 	fs := newFlags("bench", benchAbout, stderr)
 	fs.IntVar(&cfg.Endpoints, "endpoints", 50000, "how many devices `n` report")

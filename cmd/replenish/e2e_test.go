@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,7 +44,7 @@ func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string 
 			t.Errorf("serve: %v", err)
 		}
 	})
-	addr := watchReady(t, logs)
+	addr := watchReady(logs, func(line string) { t.Log(line) })
 	select {
 	case a := <-addr:
 		return "http://" + a
@@ -57,27 +54,6 @@ func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string 
 		t.Fatal("serve did not log that it was ready")
 	}
 	return ""
-}
-
-// readyLine is what serve logs once it listens.
-var readyLine = regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
-
-// watchReady reads serve's log to its end, passing on the address it
-// logs when ready and showing errors in the test's log.
-func watchReady(t *testing.T, logs io.Reader) <-chan string {
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(logs)
-		for sc.Scan() {
-			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			} else if strings.Contains(sc.Text(), "level=ERROR") {
-				t.Log(sc.Text())
-			}
-		}
-		io.Copy(io.Discard, logs) // a line too long for the scanner must not block serve
-	}()
-	return addr
 }
 
 // TestEndToEnd walks the whole path through the real wiring: register,

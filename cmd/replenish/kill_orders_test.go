@@ -163,25 +163,18 @@ func newKillWorld(t *testing.T, prefix string, n int) killWorld {
 	if k.devices, err = bench.SeedDevices(t.Context(), k.db, prefix, k.fleet, n, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
-	// Smart reorder on every slot (seeded devices start in NOTIFY).
-	setAuto(t, k.db)
+	if err := autoReorder(t.Context(), k.db); err != nil {
+		t.Fatal(err)
+	}
 	return k
 }
 
 func openDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := openFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// setAuto turns smart reorder on for every seeded slot.
-func setAuto(t *testing.T, path string) {
-	t.Helper()
-	if _, err := openDB(t, path).Exec(`UPDATE endpoint_slots SET mode = 'AUTO'`); err != nil {
-		t.Fatal(err)
-	}
 }

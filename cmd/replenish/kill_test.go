@@ -1,7 +1,6 @@
 package main
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -15,38 +14,16 @@ import (
 	"replenish/bench"
 )
 
-// server is "replenish serve" running as a child process.
-type server struct {
-	cmd *exec.Cmd
-	url string
-}
-
 // startChild starts the binary at bin serving the database db on a free
-// port, and returns once it answers.
+// port, and returns once it answers; the test ends it.
 func startChild(t *testing.T, bin, db, operatorKey string, flags ...string) *server {
 	t.Helper()
-	// No rate limit: the test wants many events in flight at the kill.
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
-		"--gateway-rate", "0"}, flags...)...)
-	logs, err := cmd.StderrPipe()
+	srv, err := startServer(bin, db, operatorKey, func(line string) { t.Log(line) }, flags...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr := watchReady(t, logs)
-	select {
-	case a := <-addr:
-		return &server{cmd: cmd, url: "http://" + a}
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not log that it was ready")
-	}
-	return nil
+	t.Cleanup(srv.kill)
+	return srv
 }
 
 // buildChild builds the replenish binary into dir.
@@ -153,7 +130,7 @@ func TestKillDurability(t *testing.T) {
 // countEvents counts how many of the message IDs the database holds.
 func countEvents(t *testing.T, path string, ids []string) int {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	db, err := openFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,8 @@ Commands:
   demo      run the service with a simulated vendor and two customers, and
             show low supplies and orders as they happen
   simulate  run a simulated vendor cloud against a running service
-  bench     measure how many events per second the gateway takes
+  bench     measure how many events per second the gateway takes;
+            "bench crash" and "bench soak" check crash safety and a long run
   evaluate  compare reorder policies on a year of simulated households
   user      add a user who signs in to the web pages (console or customer)
   link      print a link to a customer page, for a vendor's app or site

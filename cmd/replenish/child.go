@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// server is "replenish serve" running as a child process, as the crash
+// check, the soak and the kill tests run it.
+type server struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// readyLine is what serve logs once it listens.
+var readyLine = regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
+
+// watchReady reads serve's log to its end, passing on the address it logs
+// when ready and each error line to logErr.
+func watchReady(logs io.Reader, logErr func(line string)) <-chan string {
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			} else if strings.Contains(sc.Text(), "level=ERROR") {
+				logErr(sc.Text())
+			}
+		}
+		io.Copy(io.Discard, logs) // a line too long for the scanner must not block serve
+	}()
+	return addr
+}
+
+// startServer starts the binary at bin serving the database db on a free
+// port, without a gateway rate limit (the callers want many events in
+// flight), and returns once it answers. Its error log lines go to logErr.
+func startServer(bin, db, operatorKey string, logErr func(string), flags ...string) (*server, error) {
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+		"--gateway-rate", "0"}, flags...)...)
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr := watchReady(logs, logErr)
+	select {
+	case a := <-addr:
+		return &server{cmd: cmd, url: "http://" + a}, nil
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, fmt.Errorf("%s serve did not log that it was ready within 30 s", bin)
+	}
+}
+
+// kill ends the server with SIGKILL, as a crash or the OOM killer would,
+// and waits for it to be gone.
+func (s *server) kill() {
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+// pid is the server's process ID.
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// openFile opens the service's SQLite file beside the server, to count
+// what it holds.
+func openFile(path string) (*sql.DB, error) {
+	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+}
+
+// autoReorder turns smart reorder on for every slot in the file (seeded
+// devices start in NOTIFY), so that low readings place orders.
+func autoReorder(ctx context.Context, path string) error {
+	db, err := openFile(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `UPDATE endpoint_slots SET mode = 'AUTO'`)
+	return err
+}
