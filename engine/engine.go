@@ -126,9 +126,9 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		held := Reading{Amount: st.Rate.SuspectAmount, SampleAt: time.UnixMicro(st.Rate.SuspectAt)}
 		s.State.Rate.SuspectAt, s.State.Rate.SuspectAmount = 0, 0
 		s.State.LastSampleAt = time.UnixMicro(st.Rate.At)
-		perDay := Estimated(st.Rate).PerDay
-		fromHeld := held.Amount - perDay*days(r.SampleAt.Sub(held.SampleAt))
-		if math.Abs(r.Amount-fromHeld) >= math.Abs(r.Amount-expected(s, r.SampleAt)) {
+		e := Estimated(st.Rate)
+		fromHeld := held.Amount - e.PerDay*days(r.SampleAt.Sub(held.SampleAt))
+		if math.Abs(r.Amount-fromHeld) >= math.Abs(r.Amount-expected(s, e, r.SampleAt)) {
 			st, out := apply(s, r, now)
 			return st, out, true
 		}
@@ -146,10 +146,10 @@ func Apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 	return st, out, true
 }
 
-// expected returns the amount slot s's estimate expects at time t.
-func expected(s replenish.EndpointSlot, t time.Time) float64 {
+// expected returns the amount slot s's estimate, e, expects at time t.
+func expected(s replenish.EndpointSlot, e Estimate, t time.Time) float64 {
 	dt := days(t.Sub(time.UnixMicro(s.State.Rate.At)))
-	return s.State.Amount - Estimated(s.State.Rate).PerDay*dt
+	return s.State.Amount - e.PerDay*dt
 }
 
 // suspect reports whether reading r drops so far below what slot s's
@@ -161,7 +161,7 @@ func suspect(s replenish.EndpointSlot, r Reading) bool {
 	}
 	dt := days(r.SampleAt.Sub(time.UnixMicro(s.State.Rate.At)))
 	sd := math.Sqrt(e.DaySD*e.DaySD*dt + e.RateSD*e.RateSD*dt*dt + 2*e.NoiseSD*e.NoiseSD)
-	return expected(s, r.SampleAt)-r.Amount > max(SuspectShare*s.State.Capacity, SuspectZ*sd)
+	return expected(s, e, r.SampleAt)-r.Amount > max(SuspectShare*s.State.Capacity, SuspectZ*sd)
 }
 
 // apply applies reading r, newer than the slot's newest, to slot s.
@@ -181,7 +181,8 @@ func apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		st.Capacity = r.Amount
 	}
 	var out []Decision
-	refill := !first && isRefill(st.Capacity, prev, r.Amount, Estimated(st.Rate).NoiseSD)
+	est := Estimated(st.Rate)
+	refill := !first && isRefill(st.Capacity, prev, r.Amount, est.NoiseSD)
 	used := prev - r.Amount
 	if refill {
 		// What was used around a refill is unknown: at least what the new
@@ -191,7 +192,7 @@ func apply(s replenish.EndpointSlot, r Reading, now time.Time) (replenish.SlotSt
 		// a burst of use is not forgotten.
 		since := max(0, st.Capacity-r.Amount)
 		dt := days(r.SampleAt.Sub(time.UnixMicro(st.Rate.At)))
-		used = max(since, min(since+max(0, prev), Estimated(st.Rate).PerDay*dt))
+		used = max(since, min(since+max(0, prev), est.PerDay*dt))
 	}
 	// What an empty device would have given is unknown use: time passes
 	// and the estimate learns nothing.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os/exec"
 	"regexp"
+	"replenish/bench"
 	"strings"
 	"time"
 )
@@ -90,4 +91,24 @@ func autoReorder(ctx context.Context, path string) error {
 	defer db.Close()
 	_, err = db.ExecContext(ctx, `UPDATE endpoint_slots SET mode = 'AUTO'`)
 	return err
+}
+
+// seedChild registers the benchmark's vendor with the child service at
+// url, seeds n of its devices (named after runID) into the child's
+// database, puts their slots on smart reorder, and opens the database
+// for counting afterwards.
+func seedChild(ctx context.Context, url, operatorKey, path, runID string, n int) (bench.Fleet, []bench.Device, *sql.DB, error) {
+	fleet, err := benchFleet(ctx, url, operatorKey)
+	if err != nil {
+		return fleet, nil, nil, fmt.Errorf("register the vendor: %w", err)
+	}
+	devices, err := bench.SeedDevices(ctx, path, runID, fleet, n, time.Now().UTC())
+	if err != nil {
+		return fleet, nil, nil, err
+	}
+	if err := autoReorder(ctx, path); err != nil {
+		return fleet, nil, nil, err
+	}
+	db, err := openFile(path)
+	return fleet, devices, db, err
 }

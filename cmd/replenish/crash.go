@@ -10,10 +10,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"replenish"
 	"sync"
 	"time"
 
-	"replenish"
 	"replenish/bench"
 )
 
@@ -197,19 +197,8 @@ func runCrash(ctx context.Context, cfg crashConfig, stdout io.Writer) error {
 			srv.kill()
 		}
 	}()
-	fleet, err := benchFleet(ctx, srv.url, operatorKey)
-	if err != nil {
-		return fmt.Errorf("register the vendor: %w", err)
-	}
 	runID := replenish.NewID("k", 6)
-	all, err := bench.SeedDevices(ctx, cfg.DB, runID, fleet, cfg.Cycles*cfg.Devices, time.Now().UTC())
-	if err != nil {
-		return err
-	}
-	if err := autoReorder(ctx, cfg.DB); err != nil {
-		return err
-	}
-	db, err := openFile(cfg.DB)
+	fleet, all, db, err := seedChild(ctx, srv.url, operatorKey, cfg.DB, runID, cfg.Cycles*cfg.Devices)
 	if err != nil {
 		return err
 	}

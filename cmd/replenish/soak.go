@@ -9,13 +9,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"replenish"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"replenish"
 	"replenish/bench"
 )
 
@@ -100,19 +100,8 @@ func runSoak(ctx context.Context, cfg soakConfig, stdout io.Writer) error {
 		return err
 	}
 	defer srv.kill()
-	fleet, err := benchFleet(ctx, srv.url, operatorKey)
-	if err != nil {
-		return fmt.Errorf("register the vendor: %w", err)
-	}
 	runID := replenish.NewID("s", 6)
-	devices, err := bench.SeedDevices(ctx, cfg.DB, runID, fleet, cfg.Devices, time.Now().UTC())
-	if err != nil {
-		return err
-	}
-	if err := autoReorder(ctx, cfg.DB); err != nil {
-		return err
-	}
-	db, err := openFile(cfg.DB)
+	fleet, devices, db, err := seedChild(ctx, srv.url, operatorKey, cfg.DB, runID, cfg.Devices)
 	if err != nil {
 		return err
 	}
