@@ -26,7 +26,8 @@ import (
 // Load is one measurement: conns connections, each sending one
 // ChangeReport at a time to url + "/v3/events" for the devices in turn.
 type Load struct {
-	URL       string
+	// URLs are the instances of the service, taking the requests in turn.
+	URLs      []string
 	Devices   []Device
 	Instances []string // the sensor instances the devices have
 	Conns     int
@@ -68,8 +69,8 @@ func (r Result) Cores() float64 { return r.CPU.Seconds() / r.Elapsed.Seconds() }
 
 // Run sends reports until the warm-up and the counted window have passed.
 func Run(ctx context.Context, l Load) (Result, error) {
-	if len(l.Devices) == 0 || len(l.Instances) == 0 || l.Conns < 1 {
-		return Result{}, fmt.Errorf("bench: a load needs devices, instances and at least one connection")
+	if len(l.URLs) == 0 || len(l.Devices) == 0 || len(l.Instances) == 0 || l.Conns < 1 {
+		return Result{}, fmt.Errorf("bench: a load needs a URL, devices, instances and at least one connection")
 	}
 	client := &http.Client{Transport: &http.Transport{
 		MaxConnsPerHost: l.Conns, MaxIdleConnsPerHost: l.Conns, DisableCompression: true,
@@ -99,7 +100,7 @@ func Run(ctx context.Context, l Load) (Result, error) {
 				if !sent.Before(until) {
 					break
 				}
-				err := post(ctx, client, l.URL+"/v3/events", l.token(n), buf)
+				err := post(ctx, client, l.URLs[n%int64(len(l.URLs))]+"/v3/events", l.token(n), buf)
 				done := time.Now()
 				if sent.Before(from) || done.After(until) {
 					continue

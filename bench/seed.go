@@ -11,6 +11,7 @@ import (
 	_ "modernc.org/sqlite" // the driver the service uses, for bulk seeding
 
 	"replenish"
+	"replenish/storage/sqldb"
 )
 
 // Slot is one inventory sensor of the benchmark's device model.
@@ -35,8 +36,12 @@ type Device struct {
 
 // openBulk opens the service's SQLite file for bulk loading. The seeding
 // runs while the service is idle, so it trades durability for speed:
-// a seed interrupted by a crash is simply redone.
+// a seed interrupted by a crash is simply redone. A PostgreSQL database
+// is opened as it is.
 func openBulk(path string) (*sql.DB, error) {
+	if sqldb.IsPostgres(path) {
+		return sqldb.OpenRaw(path)
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -78,7 +83,7 @@ func SeedDevices(ctx context.Context, path, prefix string, f Fleet, n int, now t
 		"slot": `INSERT INTO endpoint_slots (endpoint, instance, slot_id, name, replenishment_id, mode, product_id)
 			VALUES (?, ?, ?, ?, ?, 'NOTIFY', ?)`,
 	} {
-		if stmts[name], err = tx.PrepareContext(ctx, query); err != nil {
+		if stmts[name], err = tx.PrepareContext(ctx, sqldb.Bind(path, query)); err != nil {
 			return nil, fmt.Errorf("seed devices: %w", err)
 		}
 	}
@@ -128,6 +133,9 @@ func firstErr(errs ...error) error {
 // preloaded before with the same figures is left as it is; one preloaded
 // with other figures is an error.
 func Preload(ctx context.Context, path string, f Fleet, endpoints, readings int, now time.Time, progress io.Writer) error {
+	if sqldb.IsPostgres(path) {
+		return fmt.Errorf("preloading fills a SQLite file; it does not run on PostgreSQL")
+	}
 	db, err := openBulk(path)
 	if err != nil {
 		return err

@@ -57,7 +57,8 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (string, er
 		return "", replenish.FieldError("operatorKey", "must be at least 16 characters")
 	}
 	created := ""
-	err := s.store.Write(ctx, func(tx storage.Tx) error {
+	bootstrap := func(tx storage.Tx) error {
+		created = ""
 		has, err := tx.HasOperator(ctx)
 		if err != nil || has {
 			return err
@@ -70,7 +71,13 @@ func (s *Service) Bootstrap(ctx context.Context, operatorKey string) (string, er
 			created = replenish.NewSecret("rk_op_")
 		}
 		return tx.InsertAPIKey(ctx, replenish.HashSecret(created), replenish.Principal{Role: replenish.RoleOperator}, s.now())
-	})
+	}
+	err := s.store.Write(ctx, bootstrap)
+	if replenish.ErrorCode(err) == replenish.EConflict {
+		// Another instance started on the same new database at the same
+		// moment and bootstrapped it first: this run finds its operator.
+		err = s.store.Write(ctx, bootstrap)
+	}
 	return created, err
 }
 

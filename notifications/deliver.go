@@ -72,8 +72,9 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 	delivered := 0
 	for {
 		var due []storage.Notification
-		if err := s.store.Read(ctx, func(tx storage.Tx) (err error) {
-			due, err = tx.DueNotifications(ctx, s.now(), Batch)
+		if err := s.store.Write(ctx, func(tx storage.Tx) (err error) {
+			now := s.now()
+			due, err = tx.ClaimNotifications(ctx, now, now.Add(s.lease), Batch)
 			return err
 		}); err != nil {
 			return delivered, err

@@ -27,12 +27,26 @@ type Service struct {
 	mailer Mailer
 	// baseURL makes the links in messages absolute.
 	baseURL string
+	// lease is how long a worker holds the notifications it claimed.
+	lease time.Duration
+}
+
+// Lease is how long, by default, a worker holds the notifications it
+// claimed before another worker may take over those it has not recorded
+// (its process died): long enough for a batch to be sent.
+const Lease = time.Minute
+
+// ClaimFor sets how long a worker holds the notifications it claimed.
+func (s *Service) ClaimFor(lease time.Duration) {
+	if lease > 0 {
+		s.lease = lease
+	}
 }
 
 // New returns a Service on store; now is the clock, client sends the
 // webhooks, baseURL is the service's public URL.
 func New(store storage.Store, now func() time.Time, client *http.Client, log *slog.Logger, baseURL string) *Service {
-	return &Service{store: store, now: now, client: client, log: log, baseURL: baseURL}
+	return &Service{store: store, now: now, client: client, log: log, baseURL: baseURL, lease: Lease}
 }
 
 // Vendor notification types, after Dash Replenishment's.

@@ -39,6 +39,10 @@ type Settings struct {
 	TestDelivery time.Duration
 	// Fulfilment is where released orders go.
 	Fulfilment Fulfilment
+	// Lease is how long the worker holds the fulfilment requests it
+	// claimed to send; another instance takes over those it has not
+	// recorded after that. 0 is notifications.Lease.
+	Lease time.Duration
 }
 
 // Fulfilment adapters.

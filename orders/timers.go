@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"replenish"
+	"replenish/notifications"
 	"replenish/signing"
 	"replenish/storage"
 )
@@ -139,9 +140,14 @@ type Request struct {
 // fails is tried again later; the commerce system deduplicates by order
 // ID, since a request may arrive twice.
 func (s *Service) sendDue(ctx context.Context) error {
+	lease := s.set.Lease
+	if lease <= 0 {
+		lease = notifications.Lease
+	}
 	var due []storage.Fulfilment
-	if err := s.store.Read(ctx, func(tx storage.Tx) (err error) {
-		due, err = tx.DueFulfilments(ctx, s.now(), Batch)
+	if err := s.store.Write(ctx, func(tx storage.Tx) (err error) {
+		now := s.now()
+		due, err = tx.ClaimFulfilments(ctx, now, now.Add(lease), Batch)
 		return err
 	}); err != nil {
 		return err

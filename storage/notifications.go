@@ -15,10 +15,13 @@ type Notifications interface {
 	InsertNotification(ctx context.Context, n Notification) error
 	// Notification returns one notification.
 	Notification(ctx context.Context, id string) (Notification, error)
-	// DueNotifications returns up to limit queued notifications due at now,
-	// oldest due first, and in the order they were written when due at
-	// the same time.
-	DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error)
+	// ClaimNotifications returns up to limit queued notifications due at
+	// now, oldest due first, and in the order they were written when due
+	// at the same time; it moves their due time to until, so that no other
+	// worker takes them before then (the claim's lease), and skips those
+	// another transaction is claiming. The worker records each outcome
+	// with SetNotification; one it never records is due again at until.
+	ClaimNotifications(ctx context.Context, now, until time.Time, limit int) ([]Notification, error)
 	// SetNotification records a delivery attempt: status, attempts, when
 	// to try next (zero: never), the last error, when it was delivered.
 	SetNotification(ctx context.Context, n Notification) error

@@ -25,7 +25,8 @@ type Orders interface {
 	// order (zero: none), tracking a reference to keep ("" keeps the old).
 	MoveOrder(ctx context.Context, orderID string, from []string, step replenish.OrderStep, due time.Time, tracking string) error
 	// DueOrders returns up to limit orders whose timer is due at now,
-	// oldest due first.
+	// oldest due first; in a write, it locks them until the transaction
+	// ends, and skips those another transaction holds.
 	DueOrders(ctx context.Context, now time.Time, limit int) ([]replenish.Order, error)
 	// OrderCounts returns how many orders are in each state (states with
 	// none are left out).
@@ -33,8 +34,9 @@ type Orders interface {
 
 	// InsertFulfilment queues an order for the commerce system, due at once.
 	InsertFulfilment(ctx context.Context, orderID string, now time.Time) error
-	// DueFulfilments returns up to limit queued requests due at now.
-	DueFulfilments(ctx context.Context, now time.Time, limit int) ([]Fulfilment, error)
+	// ClaimFulfilments returns up to limit queued requests due at now and
+	// moves their due time to until, as ClaimNotifications does.
+	ClaimFulfilments(ctx context.Context, now, until time.Time, limit int) ([]Fulfilment, error)
 	// SetFulfilment records an attempt: its count, when to try next
 	// (zero once delivered or given up), its error, and when it got through.
 	SetFulfilment(ctx context.Context, f Fulfilment) error

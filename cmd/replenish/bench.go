@@ -24,8 +24,10 @@ import (
 const benchAbout = `Measures how many ChangeReports per second the event gateway takes, in
 one run on this machine: first a bare HTTP server that only decodes the
 same JSON and answers 202 (the ceiling), then Replenish itself (the real
-handler and storage on a real SQLite file), each --runs times, in turn.
-It prints events/s, the ratio of the two, and latencies.
+handler and storage on a real SQLite file, or the PostgreSQL database
+--db names), each --runs times, in turn. It prints events/s, the ratio of
+the two, and latencies. On PostgreSQL, --instances 2 runs two instances
+on the database, and the connections send to each in turn.
 
 The devices are --endpoints printers of a simulated vendor, each with its
 customer's access token; --conns connections each send one report at a
@@ -49,6 +51,7 @@ type benchConfig struct {
 	Warmup, Duration time.Duration
 	Runs             int
 	DB               string
+	Instances        int
 	PreloadEndpoints int
 	PreloadReadings  int
 	CPUProfile       string
@@ -70,7 +73,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "load sent before counting starts, per measurement")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long each measurement counts")
 	fs.IntVar(&cfg.Runs, "runs", 3, "measurements of each server, taken in turn")
-	fs.StringVar(&cfg.DB, "db", "", "the SQLite `file` to use and keep (default: a temporary file, removed after)")
+	fs.StringVar(&cfg.DB, "db", "", "the database: a SQLite `file` to use and keep (default: a temporary file, removed after), or a postgres:// URL")
+	fs.IntVar(&cfg.Instances, "instances", 1, "how many Replenish instances `n` share the database, taking the load in turn (PostgreSQL only beyond 1)")
 	fs.IntVar(&cfg.PreloadEndpoints, "preload-endpoints", 0, "other endpoints `n` in the database before the run")
 	fs.IntVar(&cfg.PreloadReadings, "preload-readings", 0, "readings `n` of the preloaded endpoints")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of the first Replenish measurement to `file`")
@@ -90,6 +94,10 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 		return errors.New("--preload-endpoints and --preload-readings: not negative")
 	case cfg.PreloadReadings > 0 && cfg.PreloadEndpoints == 0:
 		return errors.New("--preload-readings: needs --preload-endpoints")
+	case cfg.Instances < 1:
+		return errors.New("--instances: at least 1")
+	case cfg.Instances > 1 && !sqldb.IsPostgres(cfg.DB):
+		return errors.New("--instances: several instances share a PostgreSQL database; give --db postgres://...")
 	}
 	if cfg.DB == "" {
 		dir, err := os.MkdirTemp("", "replenish-bench-")
@@ -110,27 +118,35 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		return err
 	}
 
-	// Replenish, wired exactly as serve wires it.
+	// Replenish, wired exactly as serve wires it: --instances of it on
+	// one database, each with its own listener, writer and pools.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ready := make(chan string, 1)
-	served := make(chan error, 1)
-	go func() {
-		// No rate limit: the bench measures the gateway, not its throttle.
-		c := defaults(cfg.DB)
-		c.LogLevel, c.GatewayRate = slog.LevelWarn, 0
-		served <- serve(ctx, c, log, io.Discard,
-			func(baseURL, _ string) { ready <- baseURL })
-	}()
-	var baseURL string
-	select {
-	case baseURL = <-ready:
-	case err := <-served:
-		return err
-	}
+	served := make(chan error, cfg.Instances)
 	defer func() {
 		cancel()
-		<-served
+		for range cfg.Instances {
+			<-served
+		}
 	}()
+	var baseURLs []string
+	for range cfg.Instances {
+		ready := make(chan string, 1)
+		go func() {
+			// No rate limit: the bench measures the gateway, not its throttle.
+			c := defaults(cfg.DB)
+			c.LogLevel, c.GatewayRate = slog.LevelWarn, 0
+			served <- serve(ctx, c, log, io.Discard,
+				func(baseURL, _ string) { ready <- baseURL })
+		}()
+		select {
+		case u := <-ready:
+			baseURLs = append(baseURLs, u)
+		case err := <-served:
+			served <- nil // for the deferred wait
+			return err
+		}
+	}
+	baseURL := baseURLs[0]
 
 	fleet, err := benchFleet(ctx, baseURL, operatorKey)
 	if err != nil {
@@ -149,8 +165,8 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "seeded %d devices in %s\n", len(devices), time.Since(seeded).Round(time.Millisecond))
-	fmt.Fprintf(stdout, "bench: %d endpoints, %d connections, %s warm-up, %s counted, %d runs; %s holds %d preloaded endpoints, %d readings\n",
-		cfg.Endpoints, cfg.Conns, cfg.Warmup, cfg.Duration, cfg.Runs, cfg.DB, cfg.PreloadEndpoints, cfg.PreloadReadings)
+	fmt.Fprintf(stdout, "bench: %d endpoints, %d connections, %s warm-up, %s counted, %d runs, %d instance(s); %s holds %d preloaded endpoints, %d readings\n",
+		cfg.Endpoints, cfg.Conns, cfg.Warmup, cfg.Duration, cfg.Runs, cfg.Instances, sqldb.Redact(cfg.DB), cfg.PreloadEndpoints, cfg.PreloadReadings)
 
 	load := bench.Load{Devices: devices, Conns: cfg.Conns, Warmup: cfg.Warmup, Duration: cfg.Duration}
 	for _, s := range fleet.Slots {
@@ -164,7 +180,7 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 		}
 		printResult(stdout, run, "bare", r)
 		bare = append(bare, r)
-		load.URL, load.RunID = baseURL, fmt.Sprintf("%s-real%d", runID, run)
+		load.URLs, load.RunID = baseURLs, fmt.Sprintf("%s-real%d", runID, run)
 		if run == 1 && cfg.CPUProfile != "" {
 			r, err = profiled(cfg.CPUProfile, func() (bench.Result, error) { return bench.Run(ctx, load) })
 		} else {
@@ -190,7 +206,7 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 // benchOperator brings the file's schema up to date and returns a new
 // operator key, whether or not the file had an operator.
 func benchOperator(ctx context.Context, path string) (string, error) {
-	store, err := sqldb.OpenSQLite(ctx, path)
+	store, err := sqldb.Open(ctx, path)
 	if err != nil {
 		return "", err
 	}
@@ -248,7 +264,7 @@ func measureBare(ctx context.Context, load bench.Load, runID string) (bench.Resu
 	if err != nil {
 		return bench.Result{}, err
 	}
-	load.URL, load.RunID = url, runID
+	load.URLs, load.RunID = []string{url}, runID
 	return bench.Run(ctx, load)
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"replenish/bench"
+	"replenish/storage/sqldb"
 	"strings"
 	"time"
 )
@@ -75,16 +76,10 @@ func (s *server) kill() {
 // pid is the server's process ID.
 func (s *server) pid() int { return s.cmd.Process.Pid }
 
-// openFile opens the service's SQLite file beside the server, to count
-// what it holds.
-func openFile(path string) (*sql.DB, error) {
-	return sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-}
-
 // autoReorder turns smart reorder on for every slot in the file (seeded
 // devices start in NOTIFY), so that low readings place orders.
 func autoReorder(ctx context.Context, path string) error {
-	db, err := openFile(path)
+	db, err := sqldb.OpenRaw(path)
 	if err != nil {
 		return err
 	}
@@ -109,6 +104,6 @@ func seedChild(ctx context.Context, url, operatorKey, path, runID string, n int)
 	if err := autoReorder(ctx, path); err != nil {
 		return fleet, nil, nil, err
 	}
-	db, err := openFile(path)
+	db, err := sqldb.OpenRaw(path)
 	return fleet, devices, db, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"replenish"
 	"replenish/simulator"
+	"replenish/storage/pgtest"
 )
 
 // startServe runs "replenish serve" through run, as main does, on a free
@@ -56,13 +57,23 @@ func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string 
 	return ""
 }
 
+// eachStore runs fn on each database the service runs on: a new SQLite
+// file, and a new PostgreSQL schema when REPLENISH_TEST_POSTGRES is set.
+func eachStore(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, filepath.Join(t.TempDir(), "e2e.db")) })
+	t.Run("postgres", func(t *testing.T) { fn(t, pgtest.URL(t)) })
+}
+
 // TestEndToEnd walks the whole path through the real wiring: register,
 // assign, link, discover, report, then low supply in NOTIFY gives one feed
-// entry and AUTO gives exactly one order, whatever is sent again.
-func TestEndToEnd(t *testing.T) {
+// entry and AUTO gives exactly one order, whatever is sent again; on
+// SQLite and on PostgreSQL.
+func TestEndToEnd(t *testing.T) { eachStore(t, endToEnd) }
+
+func endToEnd(t *testing.T, db string) {
 	ctx := context.Background()
 	const operatorKey = "rk_op_end_to_end_test"
-	api := &simulator.Client{URL: startServe(t, operatorKey), HTTP: &http.Client{Timeout: 10 * time.Second}}
+	api := &simulator.Client{URL: startServeOn(t, operatorKey, db), HTTP: &http.Client{Timeout: 10 * time.Second}}
 
 	// The vendor's cloud, in process, on a port of its own.
 	var cloud atomic.Pointer[simulator.Cloud]

@@ -11,6 +11,7 @@ import (
 
 	"replenish"
 	"replenish/bench"
+	"replenish/storage/sqldb"
 )
 
 // TestKillOrders kills the server with SIGKILL while low readings place
@@ -153,8 +154,10 @@ func newKillWorld(t *testing.T, prefix string, n int) killWorld {
 	t.Helper()
 	dir := t.TempDir()
 	k := killWorld{bin: buildChild(t, dir), db: filepath.Join(dir, prefix+".db"), operatorKey: replenish.NewSecret("rk_op_"),
-		// Short windows: orders are released within a second of being placed.
-		flags: []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h"}}
+		// Short windows: orders are released within a second of being
+		// placed. Claims of the outbox run out after 2 s: a restart resends what
+		// the killed process had claimed without waiting long.
+		flags: []string{"--cancel-window", "1s", "--order-tick", "50ms", "--test-delivery-after", "1h", "--claim-lease", "2s"}}
 	k.srv = startChild(t, k.bin, k.db, k.operatorKey, k.flags...)
 	var err error
 	if k.fleet, err = benchFleet(t.Context(), k.srv.url, k.operatorKey); err != nil {
@@ -171,7 +174,7 @@ func newKillWorld(t *testing.T, prefix string, n int) killWorld {
 
 func openDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := openFile(path)
+	db, err := sqldb.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"replenish"
 	"replenish/bench"
+	"replenish/storage/sqldb"
 )
 
 // startChild starts the binary at bin serving the database db on a free
@@ -130,7 +131,7 @@ func TestKillDurability(t *testing.T) {
 // countEvents counts how many of the message IDs the database holds.
 func countEvents(t *testing.T, path string, ids []string) int {
 	t.Helper()
-	db, err := openFile(path)
+	db, err := sqldb.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,11 +21,11 @@ Migrations only add: an older binary keeps working on a newer schema.
 
 func migrateCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", migrateAbout, stderr)
-	db := fs.String("db", "replenish.db", "the SQLite database `file` (made when missing)")
+	db := fs.String("db", "replenish.db", "the database: a SQLite `file` (made when missing) or a postgres:// URL")
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
-	store, err := sqldb.OpenSQLite(ctx, *db)
+	store, err := sqldb.Open(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -39,9 +39,9 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	switch len(applied) {
 	case 0:
-		fmt.Fprintf(stdout, "%s is up to date: %d migrations.\n", *db, len(all))
+		fmt.Fprintf(stdout, "%s is up to date: %d migrations.\n", sqldb.Redact(*db), len(all))
 	default:
-		fmt.Fprintf(stdout, "%s: applied %d of %d migrations now.\n", *db, len(applied), len(all))
+		fmt.Fprintf(stdout, "%s: applied %d of %d migrations now.\n", sqldb.Redact(*db), len(applied), len(all))
 	}
 	return nil
 }
@@ -66,6 +66,9 @@ func backupCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	if err := parse(fs, args, getenv); err != nil {
 		return err
+	}
+	if sqldb.IsPostgres(*db) {
+		return errors.New("backup copies a SQLite file; for PostgreSQL use pg_dump (docs/operations.md)")
 	}
 	if to == "" {
 		fs.Usage()

@@ -35,7 +35,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"replenish", "evaluate", "--help"}, nil, "", "lead-time bound"},
 		{[]string{"replenish", "serve", "--no-such-flag"}, nil, "flag provided but not defined", ""},
 		{[]string{"replenish", "serve", "extra"}, nil, `unexpected argument "extra"`, ""},
-		{[]string{"replenish", "serve", "--db", "postgres://x/y"}, nil, "PostgreSQL is not supported yet", ""},
+		{[]string{"replenish", "serve", "--claim-lease", "0s"}, nil, "--claim-lease: a positive duration", ""},
 		{[]string{"replenish", "serve", "--operator-key", "short"}, nil, "--operator-key: at least 16", ""},
 		{[]string{"replenish", "serve", "--addr", "nonsense"}, nil, "--addr", ""},
 		{[]string{"replenish", "serve", "--base-url", "replenish.example"}, nil, "--base-url", ""},

@@ -102,7 +102,7 @@ func (d *days) Set(s string) error {
 
 func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "where to listen (`host:port`; port 0 picks a free one)")
-	fs.StringVar(&c.DB, "db", dbDefault, "the SQLite database `file` (created when missing)")
+	fs.StringVar(&c.DB, "db", dbDefault, "the database: a SQLite `file` (created when missing) or a postgres:// URL")
 	fs.StringVar(&c.BaseURL, "base-url", "", "the public `URL` of the service (default http:// + the listen address)")
 	c.RegionURLs.flags(fs)
 	fs.StringVar(&c.OperatorKey, "operator-key", "", "the operator's API `key` at first start (default: generated and printed once)")
@@ -129,6 +129,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.Orders.Fulfilment.Key, "fulfilment-key", "",
 		"the `key` that signs the webhook adapter's requests and that the commerce system reports back with (prefer REPLENISH_FULFILMENT_KEY_FILE)")
 	fs.DurationVar(&c.OrderTick, "order-tick", time.Second, "how often the order timers look for due orders (`duration`)")
+	fs.DurationVar(&c.Orders.Lease, "claim-lease", notifications.Lease,
+		"how long an instance holds the notifications and fulfilment requests it took to send; another takes over after that if it died (`duration`)")
 	fs.DurationVar(&c.NotReportingAfter, "not-reporting-after", engine.StaleAfter,
 		"how long a device may send no reading before its customer is told it stopped reporting (`duration`)")
 	fs.Var(&c.KeepReadings, "keep-readings",
@@ -152,10 +154,7 @@ func defaults(db string) config {
 
 func (c *config) validate() error {
 	if c.DB == "" {
-		return errors.New("--db: a database file is required")
-	}
-	if strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://") {
-		return errors.New("--db: PostgreSQL is not supported yet; give a SQLite file path")
+		return errors.New("--db: a database is required: a SQLite file or a postgres:// URL")
 	}
 	if c.OperatorKey != "" && len(c.OperatorKey) < 16 {
 		return errors.New("--operator-key: at least 16 characters")
@@ -177,7 +176,7 @@ func (c *config) validate() error {
 		v    time.Duration
 	}{{"--cancel-window", c.Orders.CancelWindow}, {"--unresolved-after", c.Orders.UnresolvedAfter},
 		{"--cancel-cooldown", c.Orders.CancelCooldown}, {"--order-tick", c.OrderTick},
-		{"--not-reporting-after", c.NotReportingAfter}} {
+		{"--not-reporting-after", c.NotReportingAfter}, {"--claim-lease", c.Orders.Lease}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: a positive duration such as 24h or 90s", d.flag)
 		}
@@ -271,7 +270,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 // the operator key created at this start ("" when the database already
 // had one) once the service answers.
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, ready func(baseURL, operatorKey string)) error {
-	store, err := sqldb.OpenSQLite(ctx, cfg.DB)
+	store, err := sqldb.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -304,6 +303,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// never keeps a customer waiting for long; so does the commerce system.
 	vendors := &http.Client{Timeout: 10 * time.Second}
 	ntf := notifications.New(store, now, vendors, log, baseURL)
+	ntf.ClaimFor(cfg.Orders.Lease)
 	if cfg.SMTP.Addr != "" {
 		smtp, err := mail.NewSMTP(cfg.SMTP)
 		if err != nil {
@@ -352,7 +352,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		wg.Wait()
 	}()
 	defer func() { stopTimers(); <-timersDone }()
-	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", cfg.DB, "version", versionString())
+	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", sqldb.Redact(cfg.DB), "version", versionString())
 	if ready != nil {
 		ready(baseURL, operatorKey)
 	}

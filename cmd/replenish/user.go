@@ -44,7 +44,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return errors.New(`the user command takes "add": replenish user add --email ... --role operator`)
 	}
 	var db, email, role, vendorCode, customerID string
-	fs.StringVar(&db, "db", "replenish.db", "the SQLite database `file`")
+	fs.StringVar(&db, "db", "replenish.db", "the database: a SQLite `file` or a postgres:// URL")
 	fs.StringVar(&email, "email", "", "the user's e-mail `address`, used to sign in")
 	fs.StringVar(&role, "role", "operator", "`operator`, vendor or customer")
 	fs.StringVar(&vendorCode, "vendor", "", "the vendor `code` of a vendor user")
@@ -65,7 +65,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return errors.New("no password: set REPLENISH_PASSWORD or give it on standard input")
 	}
 
-	store, err := sqldb.OpenSQLite(ctx, db)
+	store, err := sqldb.Open(ctx, db)
 	if err != nil {
 		return err
 	}

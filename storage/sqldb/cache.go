@@ -137,6 +137,9 @@ func (c *writerCache) drop() {
 
 // clear forgets everything, between group members.
 func (c *writerCache) clear() {
+	if c == nil {
+		return
+	}
 	c.tainted = false
 	c.strs, c.strIDs = nil, map[string]uint32{}
 	c.configs, c.configIDs = nil, map[replenish.EndpointSlot]uint32{}
@@ -366,11 +369,17 @@ func (c *writerCache) setState(slotKey int64, st replenish.SlotState) {
 
 // keep ends a group member whose work stays.
 func (c *writerCache) keep() {
+	if c == nil {
+		return
+	}
 	c.undo, c.tainted = c.undo[:0], false
 }
 
 // rollback undoes what a failed group member did to the cache.
 func (c *writerCache) rollback() {
+	if c == nil {
+		return
+	}
 	if c.tainted {
 		c.clear()
 		return

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"replenish/metrics"
@@ -35,6 +36,15 @@ const (
 	maxGroupTime = 10 * time.Millisecond
 )
 
+// maxGroupPG bounds a group on PostgreSQL lower: each member is a
+// subtransaction, and past 64 in one transaction PostgreSQL's snapshots
+// of it get slower for every other session.
+const maxGroupPG = 64
+
+// maxRetries is how often a member undone for a lock held by another
+// instance (postgres.go) runs again before its caller is told to retry.
+const maxRetries = 10
+
 // write is one caller's fn, waiting for its group.
 type write struct {
 	ctx  context.Context
@@ -42,6 +52,10 @@ type write struct {
 	err  error
 	pnc  any // what fn panicked with, re-raised in the caller
 	done chan struct{}
+	// retry is set when fn was undone for a lock another instance holds,
+	// to run again in the next group; tries counts its runs.
+	retry bool
+	tries int
 }
 
 // errClosed answers writes after Close.
@@ -50,8 +64,10 @@ var errClosed = errors.New("sqldb: the database is closed")
 // startWriter starts the goroutine that runs write groups on the writer
 // connection until db.quit is closed.
 func (db *DB) startWriter() {
-	db.prepared = newStatements(db.writer)
-	db.cache = newWriterCache()
+	if !db.pg {
+		db.prepared = newStatements(db.writer)
+		db.cache = newWriterCache()
+	}
 	db.writes = make(chan *write)
 	db.quit = make(chan struct{})
 	db.stopped = make(chan struct{})
@@ -61,7 +77,9 @@ func (db *DB) startWriter() {
 		for {
 			select {
 			case w := <-db.writes:
-				db.runGroup(w)
+				for again := []*write{w}; len(again) > 0; {
+					again = db.runGroup(again)
+				}
 				db.prepared.prepare(context.Background())
 			case <-db.quit:
 				return
@@ -96,30 +114,43 @@ func (db *DB) Write(ctx context.Context, fn func(storage.Tx) error) error {
 	return w.err
 }
 
-// runGroup runs first and whoever queues behind it, within the bounds,
-// in one transaction, then commits and answers them all.
-func (db *DB) runGroup(first *write) {
-	group := []*write{first}
+// runGroup runs first (one new write, or those to run again) and whoever
+// queues behind them, within the bounds, in one transaction, then commits
+// and answers them all, but for those to run again, which it returns.
+func (db *DB) runGroup(first []*write) (again []*write) {
+	group := slices.Clone(first)
 	defer func() {
 		for _, w := range group {
-			close(w.done)
+			if w.retry {
+				again = append(again, w)
+			} else {
+				close(w.done)
+			}
 		}
 	}()
 	// The group's transaction outlives any one caller's context: a caller
 	// that gives up must not roll back the others' work.
 	st, err := db.writer.BeginTx(context.Background(), nil)
 	if err != nil {
-		first.err = unavailable(err)
-		return
+		for _, w := range group {
+			w.err, w.retry = unavailable(err), false
+		}
+		return nil
 	}
-	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared, cache: db.cache}}
-	if err := db.member(t, first); err != nil {
-		db.abort(st, group, err)
-		return
+	t := &tx{tx: sqlTx{Tx: st, stmts: db.prepared, cache: db.cache, group: true, pg: db.pg}}
+	for _, w := range group {
+		if err := db.member(t, w); err != nil {
+			db.abort(st, group, err)
+			return nil
+		}
+	}
+	limit := maxGroup
+	if db.pg {
+		limit = maxGroupPG
 	}
 	deadline := time.Now().Add(maxGroupTime)
 	yielded := false
-	for len(group) < maxGroup && time.Now().Before(deadline) {
+	for len(group) < limit && time.Now().Before(deadline) {
 		var w *write
 		select {
 		case w = <-db.writes:
@@ -137,14 +168,15 @@ func (db *DB) runGroup(first *write) {
 		group = append(group, w)
 		if err := db.member(t, w); err != nil {
 			db.abort(st, group, err)
-			return
+			return nil
 		}
 	}
 	if err := st.Commit(); err != nil {
 		db.abort(st, group, err)
-		return
+		return nil
 	}
 	metrics.GroupCommit(len(group))
+	return nil
 }
 
 // member runs w's fn in a savepoint of t. fn's own failure is kept in w
@@ -159,6 +191,8 @@ func (db *DB) member(t *tx, w *write) error {
 		return err
 	}
 	w.pnc, w.err = call(w.fn, t)
+	w.tries++
+	w.retry = w.pnc == nil && retryable(w.err) && w.tries < maxRetries
 	w.err = transient(w.err)
 	if w.err == nil && w.pnc == nil {
 		db.cache.keep()
@@ -191,8 +225,8 @@ func (db *DB) abort(st *sql.Tx, group []*write, err error) {
 	st.Rollback()
 	db.cache.clear()
 	for _, w := range group {
-		if w.err == nil && w.pnc == nil {
-			w.err = unavailable(err)
+		if w.err == nil && w.pnc == nil || w.retry {
+			w.err, w.retry = unavailable(err), false
 		}
 	}
 }

@@ -44,7 +44,7 @@ const slotHistory = `SELECT * FROM (
 	UNION ALL
 	SELECT 'CHANGE', changed_at, id, NULL, NULL, '', kind, actor, message
 		FROM slot_changes WHERE slot = :slot
-) WHERE at >= :from AND at < :to
+) AS h WHERE at >= :from AND at < :to
 	AND (:cursor = 0 OR at < :at OR (at = :at AND (type > :type OR (type = :type AND seq < :seq))))
 ORDER BY at DESC, type, seq DESC LIMIT :limit`
 
@@ -61,9 +61,9 @@ func (t *tx) SlotHistory(ctx context.Context, sl replenish.EndpointSlot, f stora
 	if c := f.After; c != nil {
 		cursor, at, typ, seq = 1, c.At.UnixMicro(), c.Type, c.Seq
 	}
-	limit := f.Limit
+	limit := int64(f.Limit)
 	if limit <= 0 {
-		limit = -1
+		limit = 1 << 62
 	}
 	rows, err := t.tx.QueryContext(ctx, slotHistory, sql.Named("slot", sl.ID), sql.Named("customer", sl.CustomerID),
 		sql.Named("endpoint", sl.EndpointID), sql.Named("slotId", sl.SlotID), sql.Named("from", from), sql.Named("to", to),
@@ -90,11 +90,14 @@ func (t *tx) SlotHistory(ctx context.Context, sl replenish.EndpointSlot, f stora
 	})
 }
 
-// DeleteReadings looks at the oldest readings by rowid, which follows the
-// order they were received in, so that a pass costs limit rows whatever
-// the table's size, with no index on the time of receipt to slow every
-// insert.
+// DeleteReadings looks, on SQLite, at the oldest readings by rowid, which
+// follows the order they were received in, so that a pass costs limit rows
+// whatever the table's size, with no index on the time of receipt to slow
+// every insert. PostgreSQL drops whole months (partitions.go).
 func (t *tx) DeleteReadings(ctx context.Context, before time.Time, limit int) (int, error) {
+	if t.tx.pg {
+		return t.deleteReadingsPG(ctx, before, limit)
+	}
 	res, err := t.exec(ctx, "readings", `DELETE FROM readings WHERE rowid IN (
 		SELECT rowid FROM (SELECT rowid, received_at FROM readings ORDER BY rowid LIMIT ?) WHERE received_at < ?)`,
 		limit, before.UnixMicro())

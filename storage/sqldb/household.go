@@ -191,7 +191,7 @@ const endpointRequests = `
 // endpoints loads the endpoints that where (over e) selects, with their
 // slots.
 func (t *tx) endpoints(ctx context.Context, where string, args ...any) ([]replenish.Endpoint, error) {
-	rows, err := t.tx.QueryContext(ctx, endpointSlots+endpointRequests+where+` ORDER BY e.id, s.id`, args...)
+	rows, err := t.tx.QueryContext(ctx, endpointSlots+endpointRequests+where+` ORDER BY e.id, s.id`+t.lockEndpoints(), args...)
 	if err != nil {
 		return nil, err
 	}

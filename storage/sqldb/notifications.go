@@ -43,13 +43,30 @@ func (t *tx) Notification(ctx context.Context, id string) (storage.Notification,
 	return n, nil
 }
 
-func (t *tx) DueNotifications(ctx context.Context, now time.Time, limit int) ([]storage.Notification, error) {
+func (t *tx) ClaimNotifications(ctx context.Context, now, until time.Time, limit int) ([]storage.Notification, error) {
+	// seq on PostgreSQL is SQLite's rowid: the order rows were written in.
+	order := "rowid"
+	if t.tx.pg {
+		order = "seq"
+	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+notificationCols+` FROM notifications
-		WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, rowid LIMIT ?`, micros(now), limit)
+		WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, `+order+` LIMIT ?`+t.skipLocked(),
+		micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, scanNotification)
+	ns, err := collect(rows, scanNotification)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ns {
+		if _, err := t.exec(ctx, "notification", `UPDATE notifications SET next_at = ? WHERE notification_id = ?`,
+			micros(until), ns[i].ID); err != nil {
+			return nil, err
+		}
+		ns[i].NextAt = until
+	}
+	return ns, nil
 }
 
 func (t *tx) SetNotification(ctx context.Context, n storage.Notification) error {
@@ -134,7 +151,8 @@ func (t *tx) SilentEndpoints(ctx context.Context, before time.Time, limit int) (
 		FROM endpoints e JOIN endpoint_slots s ON s.endpoint = e.id
 		WHERE e.deleted_at IS NULL
 		GROUP BY e.id
-		HAVING newest IS NOT NULL AND newest < ? AND (e.silent_told_at IS NULL OR e.silent_told_at <= newest)
+		HAVING max(s.last_sample_at) < ?
+			AND (e.silent_told_at IS NULL OR e.silent_told_at <= max(s.last_sample_at))
 		ORDER BY newest LIMIT ?`, micros(before), limit)
 	if err != nil {
 		return nil, err

@@ -187,7 +187,7 @@ func (t *tx) MoveOrder(ctx context.Context, orderID string, from []string, step 
 
 func (t *tx) DueOrders(ctx context.Context, now time.Time, limit int) ([]replenish.Order, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT `+orderCols+` FROM orders
-		WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, order_id LIMIT ?`, micros(now), limit)
+		WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at, order_id LIMIT ?`+t.skipLocked(), micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -200,19 +200,31 @@ func (t *tx) InsertFulfilment(ctx context.Context, orderID string, now time.Time
 	return err
 }
 
-func (t *tx) DueFulfilments(ctx context.Context, now time.Time, limit int) ([]storage.Fulfilment, error) {
+func (t *tx) ClaimFulfilments(ctx context.Context, now, until time.Time, limit int) ([]storage.Fulfilment, error) {
 	rows, err := t.tx.QueryContext(ctx, `SELECT order_id, attempts, next_at, last_error, sent_at, created_at
-		FROM fulfilments WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, order_id LIMIT ?`, micros(now), limit)
+		FROM fulfilments WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, order_id LIMIT ?`+t.skipLocked(),
+		micros(now), limit)
 	if err != nil {
 		return nil, err
 	}
-	return collect(rows, func(s interface{ Scan(...any) error }) (storage.Fulfilment, error) {
+	fs, err := collect(rows, func(s interface{ Scan(...any) error }) (storage.Fulfilment, error) {
 		var f storage.Fulfilment
 		var next, sent, created sql.NullInt64
 		err := s.Scan(&f.OrderID, &f.Attempts, &next, &f.LastError, &sent, &created)
 		f.NextAt, f.SentAt, f.CreatedAt = fromMicros(next), fromMicros(sent), fromMicros(created)
 		return f, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range fs {
+		if _, err := t.exec(ctx, "fulfilment", `UPDATE fulfilments SET next_at = ? WHERE order_id = ?`,
+			micros(until), fs[i].OrderID); err != nil {
+			return nil, err
+		}
+		fs[i].NextAt = until
+	}
+	return fs, nil
 }
 
 func (t *tx) SetFulfilment(ctx context.Context, f storage.Fulfilment) error {

@@ -52,6 +52,9 @@ func (s *statements) in(ctx context.Context, t *sql.Tx, query string) *sql.Stmt 
 // free connection of the pool: call it between transactions. A statement
 // that fails to prepare keeps running unprepared, and its error shows there.
 func (s *statements) prepare(ctx context.Context) {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for q := range s.wanted {
@@ -64,6 +67,9 @@ func (s *statements) prepare(ctx context.Context) {
 
 // close releases the prepared statements.
 func (s *statements) close() {
+	if s == nil {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.ready {
@@ -79,13 +85,27 @@ func (s *statements) close() {
 // group's, with every other caller's work. (A caller whose context ended
 // before its turn is not run at all.) Detached, a statement also spares the
 // driver the goroutine it starts to watch a context.
+//
+// On PostgreSQL (pg), queries are rebound to its placeholders, and the
+// driver prepares and keeps statements itself.
 type sqlTx struct {
 	*sql.Tx
 	stmts *statements  // nil: none is prepared
-	cache *writerCache // nil: outside the writer
+	cache *writerCache // nil: outside the writer, or on PostgreSQL
+	group bool         // a write group's transaction
+	pg    bool
+}
+
+// bind returns query and args as the database wants them.
+func (t sqlTx) bind(query string, args []any) (string, []any) {
+	if t.pg {
+		return rebind(query, args)
+	}
+	return query, args
 }
 
 func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query, args = t.bind(query, args)
 	ctx = t.detach(ctx)
 	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
@@ -95,6 +115,7 @@ func (t sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query, args = t.bind(query, args)
 	ctx = t.detach(ctx)
 	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
@@ -104,6 +125,7 @@ func (t sqlTx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (t sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	query, args = t.bind(query, args)
 	ctx = t.detach(ctx)
 	t.cache.wrote(query)
 	if st := t.stmts.in(ctx, t.Tx, query); st != nil {
@@ -113,7 +135,7 @@ func (t sqlTx) QueryRowContext(ctx context.Context, query string, args ...any) *
 }
 
 func (t sqlTx) detach(ctx context.Context) context.Context {
-	if t.stmts == nil {
+	if !t.group {
 		return ctx
 	}
 	return context.WithoutCancel(ctx)

@@ -1,6 +1,9 @@
 // Package sqldb implements storage.Store with hand-written SQL over
-// database/sql. SQLite (pure Go, one file) is the embedded default: WAL,
-// a busy timeout, one writer connection and a pool of readers.
+// database/sql, on two databases. SQLite (pure Go, one file) is the
+// embedded default: WAL, a busy timeout, one writer connection and a pool
+// of readers. PostgreSQL (pgx) serves several instances at once
+// (postgres.go). Both run the same statements; each has its own
+// migrations, in the same order.
 package sqldb
 
 import (
@@ -30,10 +33,14 @@ import (
 //go:embed migrations
 var migrations embed.FS
 
-// DB is a Store on SQLite.
+// DB is a Store on SQLite or PostgreSQL.
 type DB struct {
 	writer *sql.DB
 	reader *sql.DB
+	// pg is set on PostgreSQL: statements are rebound to its placeholders,
+	// writes lock what they read and change (postgres.go), and the
+	// writer keeps no cache, since another instance may change any row.
+	pg bool
 
 	// The group committer (group.go) and its prepared statements.
 	prepared  *statements
@@ -57,16 +64,15 @@ type Migration struct {
 // Migrations lists every embedded migration, oldest first, with when it
 // was applied, and the names of those this opening applied.
 func (db *DB) Migrations(ctx context.Context) (all []Migration, now []string, err error) {
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	names, err := db.migrationFiles()
 	if err != nil {
 		return nil, nil, err
 	}
-	slices.Sort(names)
 	for _, name := range names {
 		base := name[strings.LastIndex(name, "/")+1:]
 		version, _ := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		var at sql.NullInt64
-		err := db.reader.QueryRowContext(ctx, "SELECT applied_at FROM schema_migrations WHERE version = ?", version).Scan(&at)
+		err := db.reader.QueryRowContext(ctx, db.bind("SELECT applied_at FROM schema_migrations WHERE version = ?"), version).Scan(&at)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, nil, err
 		}
@@ -156,7 +162,7 @@ func (db *DB) Ping(ctx context.Context) error {
 	if err := db.reader.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	names, err := db.migrationFiles()
 	if err != nil {
 		return err
 	}
@@ -166,17 +172,24 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Read runs fn in a transaction on the reader pool.
-func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
-	return run(ctx, db.reader, fn)
+// migrationFiles lists the embedded migrations of the database, oldest first.
+func (db *DB) migrationFiles() ([]string, error) {
+	dir := "sqlite"
+	if db.pg {
+		dir = "postgres"
+	}
+	names, err := fs.Glob(migrations, "migrations/"+dir+"/*.sql")
+	slices.Sort(names)
+	return names, err
 }
 
-func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
-	st, err := pool.BeginTx(ctx, nil)
+// Read runs fn in a read-only transaction on the reader pool.
+func (db *DB) Read(ctx context.Context, fn func(storage.Tx) error) error {
+	st, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.pg})
 	if err != nil {
 		return unavailable(err)
 	}
-	if err := fn(&tx{tx: sqlTx{Tx: st}}); err != nil {
+	if err := fn(&tx{tx: sqlTx{Tx: st, pg: db.pg}}); err != nil {
 		st.Rollback()
 		return transient(err)
 	}
@@ -192,9 +205,12 @@ func run(ctx context.Context, pool *sql.DB, fn func(storage.Tx) error) error {
 // the write stays. An error that already has a code keeps it.
 func transient(err error) error {
 	var coded *replenish.Error
-	var e *sqlite.Error
-	if err == nil || errors.As(err, &coded) || !errors.As(err, &e) {
+	if err == nil || errors.As(err, &coded) {
 		return err
+	}
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return transientPG(err)
 	}
 	switch e.Code() & 0xff {
 	case sqlite3.SQLITE_FULL:
@@ -219,17 +235,37 @@ func unavailable(err error) error {
 	return &replenish.Error{Code: replenish.EUnavailable, Message: "storage is unavailable", Err: err}
 }
 
-// migrate applies, in order, every embedded migration not yet applied.
+// migrate applies, in order, every embedded migration not yet applied,
+// each in a transaction of its own with its record in schema_migrations:
+// a migration that fails leaves the database as it was before it. On
+// PostgreSQL an advisory lock makes instances that start at once migrate
+// one after another, so each migration runs once.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+	conn, err := db.writer.Conn(ctx)
+	if err != nil {
+		return unavailable(fmt.Errorf("migrate: %w", err))
+	}
+	defer conn.Close()
+	if db.pg {
+		// Another instance may be migrating: wait for it as long as it
+		// takes, whatever the writer's lock timeout.
+		if _, err := conn.ExecContext(ctx, "SET lock_timeout = 0"); err != nil {
+			return unavailable(fmt.Errorf("migrate: %w", err))
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "RESET lock_timeout")
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLock); err != nil {
+			return unavailable(fmt.Errorf("migrate: %w", err))
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	names, err := db.migrationFiles()
 	if err != nil {
 		return err
 	}
-	slices.Sort(names)
 	for _, name := range names {
 		base := name[strings.LastIndex(name, "/")+1:]
 		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
@@ -241,13 +277,13 @@ func (db *DB) migrate(ctx context.Context) error {
 			return err
 		}
 		err = func() error {
-			t, err := db.writer.BeginTx(ctx, nil)
+			t, err := conn.BeginTx(ctx, nil)
 			if err != nil {
 				return err
 			}
 			defer t.Rollback()
 			var n int
-			if err := t.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+			if err := t.QueryRowContext(ctx, db.bind("SELECT count(*) FROM schema_migrations WHERE version = ?"), version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -256,7 +292,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := t.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			if _, err := t.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+			if _, err := t.ExecContext(ctx, db.bind("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"),
 				version, micros(time.Now())); err != nil {
 				return err
 			}
@@ -295,7 +331,7 @@ func isUnique(err error) bool {
 		c := e.Code()
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
-	return false
+	return pgCode(err) == "23505"
 }
 
 func boolInt(b bool) int {

@@ -23,23 +23,32 @@ func testNotifications(t *testing.T, s storage.Store) {
 	})
 	err := tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.InsertNotification(ctx, n1) })
 	wantCode(t, err, replenish.EConflict, "the same notification ID twice")
-	due := func(at time.Time) []string {
+	// claim claims what is due at at, until until.
+	claim := func(at, until time.Time) []string {
 		t.Helper()
 		var ids []string
-		read(t, s, func(ctx context.Context, tx storage.Tx) error {
-			ns, err := tx.DueNotifications(ctx, at, 10)
+		write(t, s, func(ctx context.Context, tx storage.Tx) error {
+			ns, err := tx.ClaimNotifications(ctx, at, until, 10)
 			for _, n := range ns {
 				ids = append(ids, n.ID)
+				wantEqual(t, "a claimed notification's next attempt", n.NextAt, until)
 			}
 			return err
 		})
 		return ids
 	}
+	// Claimed until the time it is claimed at, a notification stays due.
+	due := func(at time.Time) []string { return claim(at, at) }
 	wantEqual(t, "due at t0", due(t0), []string{"n-1"})
 	wantEqual(t, "due at t1", due(t1), []string{"n-1", "n-2"})
 	n1.Status, n1.Attempts, n1.NextAt, n1.DeliveredAt = storage.NotificationDelivered, 1, time.Time{}, t1
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetNotification(ctx, n1) })
 	wantEqual(t, "due once delivered", due(t1.Add(time.Hour)), []string{"n-2"})
+	// A claim holds until its lease runs out: nobody else takes it.
+	later := t1.Add(2 * time.Hour)
+	wantEqual(t, "claimed", claim(later, later.Add(time.Minute)), []string{"n-2"})
+	wantEqual(t, "claimed again within the lease", claim(later.Add(30*time.Second), later.Add(time.Hour)), []string(nil))
+	wantEqual(t, "claimed again once the lease ran out", claim(later.Add(time.Minute), later.Add(time.Minute)), []string{"n-2"})
 	read(t, s, func(ctx context.Context, tx storage.Tx) error {
 		n, err := tx.PendingNotifications(ctx)
 		wantEqual(t, "PendingNotifications", n, map[string]int{storage.ChannelVendor: 1})

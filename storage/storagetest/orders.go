@@ -206,17 +206,24 @@ func testFulfilments(t *testing.T, s storage.Store) {
 	write(t, s, func(ctx context.Context, tx storage.Tx) error {
 		return first(tx.InsertFulfilment(ctx, "order-1", t0), tx.InsertFulfilment(ctx, "order-1", t1))
 	})
-	due := func(at time.Time) []storage.Fulfilment {
+	claim := func(at, until time.Time) []storage.Fulfilment {
 		t.Helper()
 		var fs []storage.Fulfilment
-		read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
-			fs, err = tx.DueFulfilments(ctx, at, 10)
+		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			fs, err = tx.ClaimFulfilments(ctx, at, until, 10)
 			return err
 		})
 		return fs
 	}
+	// Claimed until the time it is claimed at, a request stays due.
+	due := func(at time.Time) []storage.Fulfilment { return claim(at, at) }
 	f := storage.Fulfilment{OrderID: "order-1", NextAt: t0, CreatedAt: t0}
 	wantEqual(t, "queued", due(t0), []storage.Fulfilment{f})
+	// A claim holds until its lease runs out.
+	lease := t0.Add(time.Minute)
+	wantEqual(t, "claimed", claim(t0, lease), []storage.Fulfilment{{OrderID: "order-1", NextAt: lease, CreatedAt: t0}})
+	wantEqual(t, "claimed within the lease", claim(t0.Add(time.Second), lease), []storage.Fulfilment{})
+	wantEqual(t, "claimed once the lease ran out", len(claim(lease, lease)), 1)
 	f.Attempts, f.NextAt, f.LastError = 1, t1, "503"
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetFulfilment(ctx, f) })
 	wantEqual(t, "due before the retry", due(t0.Add(time.Minute)), []storage.Fulfilment{})
