@@ -24,11 +24,17 @@ func (s *Service) CheckSilent(ctx context.Context, after time.Duration) (int, er
 				return err
 			}
 			for _, se := range silent {
-				e, err := tx.Endpoint(ctx, se.CustomerID, se.EndpointID)
+				// Another instance may be telling of the same device: the
+				// one whose mark lands tells.
+				marked, err := tx.MarkSilentTold(ctx, se.CustomerID, se.EndpointID, se.Newest, now)
 				if err != nil {
 					return err
 				}
-				if err := tx.MarkSilentTold(ctx, se.CustomerID, se.EndpointID, now); err != nil {
+				if !marked {
+					continue
+				}
+				e, err := tx.Endpoint(ctx, se.CustomerID, se.EndpointID)
+				if err != nil {
 					return err
 				}
 				if err := s.Customer(ctx, tx, replenish.FeedEntry{CustomerID: se.CustomerID, Type: replenish.FeedNotReporting,

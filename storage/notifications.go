@@ -44,9 +44,11 @@ type Notifications interface {
 	// of any slot is older than before, and whose customer was not told
 	// of it since that reading: IDs and their newest reading's time.
 	SilentEndpoints(ctx context.Context, before time.Time, limit int) ([]SilentEndpoint, error)
-	// MarkSilentTold records that the customer was told at time at that
-	// the endpoint stopped reporting.
-	MarkSilentTold(ctx context.Context, customerID, endpointID string, at time.Time) error
+	// MarkSilentTold records that the customer is told at time at that
+	// the endpoint stopped reporting, unless they were told since its
+	// newest reading (another worker got there first): it reports whether
+	// it recorded it.
+	MarkSilentTold(ctx context.Context, customerID, endpointID string, newest, at time.Time) (bool, error)
 
 	// MarkFeedRead marks a customer's feed entries read: those of ids, or
 	// all when ids is empty.

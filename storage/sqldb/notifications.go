@@ -166,10 +166,15 @@ func (t *tx) SilentEndpoints(ctx context.Context, before time.Time, limit int) (
 	})
 }
 
-func (t *tx) MarkSilentTold(ctx context.Context, customerID, endpointID string, at time.Time) error {
-	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET silent_told_at = ? WHERE customer_id = ? AND endpoint_id = ?`,
-		micros(at), customerID, endpointID)
-	return mustAffect(res, err, "endpoint "+endpointID)
+func (t *tx) MarkSilentTold(ctx context.Context, customerID, endpointID string, newest, at time.Time) (bool, error) {
+	res, err := t.exec(ctx, "endpoint", `UPDATE endpoints SET silent_told_at = ?
+		WHERE customer_id = ? AND endpoint_id = ? AND (silent_told_at IS NULL OR silent_told_at <= ?)`,
+		micros(at), customerID, endpointID, micros(newest))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 func (t *tx) PendingNotifications(ctx context.Context) (map[string]int, error) {

@@ -69,7 +69,8 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	reader.SetMaxOpenConns(16)
 	reader.SetMaxIdleConns(16)
 	db := &DB{writer: writer, reader: reader, pg: true}
-	if err := db.migrate(ctx); err == nil {
+	err = db.migrate(ctx)
+	if err == nil {
 		err = db.ensurePartitions(ctx, time.Now())
 	}
 	if err != nil {

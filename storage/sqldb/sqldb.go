@@ -31,7 +31,10 @@ import (
 )
 
 //go:embed migrations
-var migrations embed.FS
+var embedded embed.FS
+
+// migrations holds the migrations of both databases; tests put others in.
+var migrations fs.FS = embedded
 
 // DB is a Store on SQLite or PostgreSQL.
 type DB struct {
@@ -272,7 +275,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: name must start with a number", base)
 		}
-		body, err := migrations.ReadFile(name)
+		body, err := fs.ReadFile(migrations, name)
 		if err != nil {
 			return err
 		}

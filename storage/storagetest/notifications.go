@@ -152,3 +152,49 @@ func testFeedRead(t *testing.T, s storage.Store) {
 	wantEqual(t, "all read", reads(cust1), []bool{true, true, true})
 	wantEqual(t, "another customer's untouched", reads(cust2), []bool{false, false, false})
 }
+
+func testSilentEndpoints(t *testing.T, s storage.Store) {
+	seed(t, s)
+	putEndpoint(t, s, endpoint(cust1, "dev-1", "Kitchen"))
+	putEndpoint(t, s, endpoint(cust1, "dev-2", "Office"))
+	sampled := func(endpointID string, at time.Time) {
+		t.Helper()
+		sl := getEndpoint(t, s, cust1, endpointID).Slots[0]
+		sl.State.LastSampleAt = at
+		write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetSlotState(ctx, sl.ID, sl.State) })
+	}
+	silent := func(before time.Time) []storage.SilentEndpoint {
+		t.Helper()
+		var got []storage.SilentEndpoint
+		read(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			got, err = tx.SilentEndpoints(ctx, before, 10)
+			return err
+		})
+		return got
+	}
+	mark := func(endpointID string, newest, at time.Time) bool {
+		t.Helper()
+		var marked bool
+		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			marked, err = tx.MarkSilentTold(ctx, cust1, endpointID, newest, at)
+			return err
+		})
+		return marked
+	}
+	sampled("dev-1", t0)
+	sampled("dev-2", t1)
+	wantEqual(t, "silent before t0", silent(t0), []storage.SilentEndpoint{})
+	wantEqual(t, "silent before t1", silent(t1), []storage.SilentEndpoint{{CustomerID: cust1, EndpointID: "dev-1", Newest: t0}})
+	later := t1.Add(time.Hour)
+	wantEqual(t, "silent before later, oldest first", silent(later), []storage.SilentEndpoint{
+		{CustomerID: cust1, EndpointID: "dev-1", Newest: t0}, {CustomerID: cust1, EndpointID: "dev-2", Newest: t1}})
+	// Told once: a second worker with the same list finds it told.
+	wantEqual(t, "marked", mark("dev-1", t0, later), true)
+	wantEqual(t, "marked again by another worker", mark("dev-1", t0, later.Add(time.Second)), false)
+	wantEqual(t, "silent once told", silent(later), []storage.SilentEndpoint{{CustomerID: cust1, EndpointID: "dev-2", Newest: t1}})
+	// Reporting again, then silent again, it is told again.
+	again := later.Add(time.Hour)
+	sampled("dev-1", again)
+	wantEqual(t, "silent again", len(silent(again.Add(time.Hour))), 2)
+	wantEqual(t, "marked after reporting again", mark("dev-1", again, again.Add(time.Hour)), true)
+}
