@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"replenish/metrics"
@@ -36,6 +37,11 @@ const (
 	maxGroupTime = 10 * time.Millisecond
 )
 
+// pgWriters is how many groups run at once on PostgreSQL, each on a
+// connection of its own. A statement there is a round trip to the server,
+// and one group at a time would leave both idle most of the time.
+const pgWriters = 4
+
 // maxGroupPG bounds a group on PostgreSQL lower: each member is a
 // subtransaction, and past 64 in one transaction PostgreSQL's snapshots
 // of it get slower for every other session.
@@ -64,30 +70,38 @@ var errClosed = errors.New("sqldb: the database is closed")
 // startWriter starts the goroutine that runs write groups on the writer
 // connection until db.quit is closed.
 func (db *DB) startWriter() {
-	if !db.pg {
+	writers := 1
+	if db.pg {
+		writers = pgWriters
+	} else {
 		db.prepared = newStatements(db.writer)
 		db.cache = newWriterCache()
 	}
 	db.writes = make(chan *write)
 	db.quit = make(chan struct{})
 	db.stopped = make(chan struct{})
-	go func() {
-		defer close(db.stopped)
-		defer db.prepared.close()
-		for {
-			select {
-			case w := <-db.writes:
-				for again := []*write{w}; len(again) > 0; {
-					again = db.runGroup(again)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				select {
+				case w := <-db.writes:
+					for again := []*write{w}; len(again) > 0; {
+						again = db.runGroup(again)
+					}
+					db.prepared.prepare(context.Background())
+				case <-db.quit:
+					return
 				}
-				db.prepared.prepare(context.Background())
-			case <-db.quit:
-				return
 			}
-		}
+		})
+	}
+	go func() {
+		wg.Wait()
+		db.prepared.close()
+		close(db.stopped)
 	}()
 }
-
 // stopWriter ends the writer goroutine once the group it runs, if any,
 // has committed.
 func (db *DB) stopWriter() {

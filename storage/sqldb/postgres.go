@@ -25,8 +25,9 @@ import (
 // microseconds; ON CONFLICT and RETURNING. What differs with several
 // instances on one database:
 //
-//   - Writes still go through the group committer (group.go), one per
-//     instance, on a connection of its own; readers use a pool.
+//   - Writes still go through the group committer (group.go), with
+//     pgWriters groups at once per instance, each on a connection of its
+//     own; readers use a pool.
 //   - The writer keeps no cache: another instance may change any row.
 //   - A write that reads an endpoint locks its row (FOR UPDATE), so that
 //     two instances taking events for one device, or a timer and an
@@ -59,8 +60,8 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(url), err)
 	}
-	// The group committer holds one connection; migrations use it first.
-	writer.SetMaxOpenConns(1)
+	// Each group committer holds a connection; migrations use one first.
+	writer.SetMaxOpenConns(pgWriters)
 	reader, err := sql.Open("pgx", url)
 	if err != nil {
 		writer.Close()
