@@ -292,6 +292,14 @@ func (s *session) refresh(ctx context.Context) error {
 			gone = append(gone, topic)
 		}
 	}
+	// What may be on the broker is recorded before it is published, so
+	// that turning the bridge off in between still removes it.
+	if added := slices.DeleteFunc(slices.Clone(topics), func(t string) bool { return slices.Contains(s.h.Published, t) }); len(added) > 0 {
+		s.h.Published = slices.Sorted(slices.Values(append(slices.Clone(s.h.Published), added...)))
+		if err := s.status(ctx, s.h, s.h.Status); err != nil {
+			return err
+		}
+	}
 	if err := s.publish(ctx, out); err != nil {
 		return err
 	}
