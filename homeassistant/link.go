@@ -48,35 +48,25 @@ var errDone = errors.New("turned off")
 func (l *link) run(ctx context.Context) {
 	pause := l.b.set.RetryMin
 	for ctx.Err() == nil {
-		var h replenish.HomeAssistant
-		err := l.b.store.Read(ctx, func(tx storage.Tx) (err error) {
-			h, err = tx.HomeAssistant(ctx, l.customerID)
-			return err
-		})
-		if err == nil {
+		h, err := l.read(ctx)
+		if err != nil {
+			l.b.log.Error("home assistant: reading the bridge", "customer", l.customerID, "err", err)
+		} else {
 			l.gen.Store(h.Generation)
 			if !h.Enabled && h.Status.State == replenish.BridgeOff {
 				return
 			}
-			err = l.session(ctx, h)
-		}
-		switch {
-		case ctx.Err() != nil, errors.Is(err, errLease), errors.Is(err, errDone):
-			return
-		case err == nil: // the settings changed: start over at once
-			pause = l.b.set.RetryMin
-			continue
-		}
-		next := l.b.now().Add(pause)
-		l.b.log.Warn("home assistant: bridge failed", "customer", l.customerID, "broker", h.BrokerURL, "err", err,
-			"retry_at", next)
-		state := replenish.BridgeRetrying
-		if !h.Enabled {
-			state = replenish.BridgeRemoving
-		}
-		if err := l.status(ctx, h, replenish.HomeAssistantStatus{State: state, Since: l.b.now(), LastError: err.Error(),
-			NextAttemptAt: next}); errors.Is(err, errLease) {
-			return
+			err = l.connect(ctx, h)
+			switch {
+			case ctx.Err() != nil, errors.Is(err, errLease), errors.Is(err, errDone):
+				return
+			case err == nil: // the settings changed: start over at once
+				pause = l.b.set.RetryMin
+				continue
+			}
+			if err := l.failed(ctx, h, err, pause); errors.Is(err, errLease) {
+				return
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -86,6 +76,33 @@ func (l *link) run(ctx context.Context) {
 		}
 		pause = min(2*pause, l.b.set.RetryMax)
 	}
+}
+
+// read reads the customer's bridge.
+func (l *link) read(ctx context.Context) (h replenish.HomeAssistant, err error) {
+	err = l.b.store.Read(ctx, func(tx storage.Tx) (err error) {
+		h, err = tx.HomeAssistant(ctx, l.customerID)
+		return err
+	})
+	return h, err
+}
+
+// failed records that connecting to the broker of h, or serving it,
+// failed with err, and that the next attempt comes after pause.
+func (l *link) failed(ctx context.Context, h replenish.HomeAssistant, err error, pause time.Duration) error {
+	next := l.b.now().Add(pause)
+	l.b.log.Warn("home assistant: bridge failed", "customer", l.customerID, "broker", h.BrokerURL, "err", err,
+		"retry_at", next)
+	// What the failed connection published is in the database, not in h.
+	if fresh, err := l.read(ctx); err == nil {
+		h.Published = fresh.Published
+	}
+	state := replenish.BridgeRetrying
+	if !h.Enabled {
+		state = replenish.BridgeRemoving
+	}
+	return l.status(ctx, h, replenish.HomeAssistantStatus{State: state, Since: l.b.now(), LastError: err.Error(),
+		NextAttemptAt: next})
 }
 
 // status records the bridge's status and what it published.
@@ -107,9 +124,9 @@ type message struct {
 	payload []byte
 }
 
-// session connects to the broker of h and serves it until the settings
+// connect connects to the broker of h and serves it until the settings
 // change (nil), ctx ends, or the broker fails.
-func (l *link) session(ctx context.Context, h replenish.HomeAssistant) error {
+func (l *link) connect(ctx context.Context, h replenish.HomeAssistant) error {
 	t := topicsOf(l.customerID, h.DiscoveryPrefix)
 	lost := make(chan error, 1)
 	msgs := make(chan message, 64)
@@ -128,13 +145,14 @@ func (l *link) session(ctx context.Context, h replenish.HomeAssistant) error {
 	if err := wait(c.Connect()); err != nil {
 		return err
 	}
-	s := &session{link: l, c: c, h: h, t: t, sent: map[string]string{}}
+	s := &conn{link: l, c: c, h: h, t: t, sent: map[string]string{}}
 	defer s.close()
 	if !h.Enabled {
 		if err := s.remove(ctx, h.Published, true); err != nil {
 			return err
 		}
-		if err := l.status(ctx, s.h, replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: l.b.now()}); err != nil {
+		s.h.Status = replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: l.b.now()}
+		if err := s.record(ctx); err != nil {
 			return err
 		}
 		return errDone
@@ -154,7 +172,8 @@ func (l *link) session(ctx context.Context, h replenish.HomeAssistant) error {
 	if err := s.refresh(ctx); err != nil {
 		return err
 	}
-	if err := l.status(ctx, s.h, replenish.HomeAssistantStatus{State: replenish.BridgeConnected, Since: l.b.now()}); err != nil {
+	s.h.Status = replenish.HomeAssistantStatus{State: replenish.BridgeConnected, Since: l.b.now()}
+	if err := s.record(ctx); err != nil {
 		return err
 	}
 	tick := time.NewTicker(l.b.set.Interval)
@@ -189,8 +208,8 @@ func (l *link) session(ctx context.Context, h replenish.HomeAssistant) error {
 }
 
 // clientOptions are the MQTT client's options for the broker of h: its
-// own reconnection off (the link retries, and records why), a session
-// that starts clean, and the client ID replenish-<customer>, which a
+// own reconnection off (the link retries, and records why), a clean
+// start each time, and the client ID replenish-<customer>, which a
 // second connection of the same bridge would take over.
 func clientOptions(h replenish.HomeAssistant, customerID string) (*mqtt.ClientOptions, error) {
 	scheme, hostPort, _ := strings.Cut(h.BrokerURL, "://")
@@ -221,8 +240,8 @@ func wait(t mqtt.Token) error {
 	return t.Error()
 }
 
-// session is one connection of a link.
-type session struct {
+// conn is one connection of a link.
+type conn struct {
 	*link
 	c mqtt.Client
 	h replenish.HomeAssistant
@@ -234,8 +253,12 @@ type session struct {
 	slots map[[2]string][2]string
 }
 
+// record writes the bridge's status and published topics, as s.h holds
+// them.
+func (s *conn) record(ctx context.Context) error { return s.status(ctx, s.h, s.h.Status) }
+
 // close tells Home Assistant that Replenish is offline, and disconnects.
-func (s *session) close() {
+func (s *conn) close() {
 	if s.c.IsConnectionOpen() {
 		s.c.Publish(s.t.Availability(), 1, true, "offline").WaitTimeout(2 * time.Second)
 	}
@@ -243,7 +266,7 @@ func (s *session) close() {
 }
 
 // publish publishes messages, retained, and waits for the broker.
-func (s *session) publish(ctx context.Context, ms []Message) error {
+func (s *conn) publish(ctx context.Context, ms []Message) error {
 	tokens := make([]mqtt.Token, 0, len(ms))
 	for _, m := range ms {
 		tokens = append(tokens, s.c.Publish(m.Topic, 1, true, m.Payload))
@@ -260,7 +283,7 @@ func (s *session) publish(ctx context.Context, ms []Message) error {
 // refresh publishes the configs and states that changed since this
 // connection last published them, removes the entities of slots that
 // are gone, and records the discovery topics.
-func (s *session) refresh(ctx context.Context) error {
+func (s *conn) refresh(ctx context.Context) error {
 	devices, err := s.b.devices(ctx, s.customerID)
 	if err != nil {
 		return err
@@ -296,7 +319,7 @@ func (s *session) refresh(ctx context.Context) error {
 	// that turning the bridge off in between still removes it.
 	if added := slices.DeleteFunc(slices.Clone(topics), func(t string) bool { return slices.Contains(s.h.Published, t) }); len(added) > 0 {
 		s.h.Published = slices.Sorted(slices.Values(append(slices.Clone(s.h.Published), added...)))
-		if err := s.status(ctx, s.h, s.h.Status); err != nil {
+		if err := s.record(ctx); err != nil {
 			return err
 		}
 	}
@@ -309,7 +332,7 @@ func (s *session) refresh(ctx context.Context) error {
 	slices.Sort(topics)
 	if !slices.Equal(topics, s.h.Published) {
 		s.h.Published = topics
-		return s.status(ctx, s.h, s.h.Status)
+		return s.record(ctx)
 	}
 	return nil
 }
@@ -317,7 +340,7 @@ func (s *session) refresh(ctx context.Context) error {
 // remove empties the discovery topics given (Home Assistant then removes
 // their entities), with the states of slots the customer no longer has;
 // all empties every state of the customer's devices too.
-func (s *session) remove(ctx context.Context, configs []string, all bool) error {
+func (s *conn) remove(ctx context.Context, configs []string, all bool) error {
 	if len(configs) == 0 && !all {
 		return nil
 	}
@@ -356,14 +379,14 @@ func (s *session) remove(ctx context.Context, configs []string, all bool) error 
 		delete(s.sent, m.Topic)
 	}
 	s.h.Published = slices.DeleteFunc(slices.Clone(s.h.Published), func(t string) bool { return slices.Contains(configs, t) })
-	return s.status(ctx, s.h, s.h.Status)
+	return s.record(ctx)
 }
 
 // reread reads the settings again; changed reports that they changed in a
 // way that needs a new connection (another broker or prefix), after
 // removing the entities this connection published. Turned off, the
 // bridge removes them and is done (errDone).
-func (s *session) reread(ctx context.Context) (changed bool, err error) {
+func (s *conn) reread(ctx context.Context) (changed bool, err error) {
 	var h replenish.HomeAssistant
 	err = s.b.store.Read(ctx, func(tx storage.Tx) (err error) {
 		h, err = tx.HomeAssistant(ctx, s.customerID)
@@ -374,8 +397,9 @@ func (s *session) reread(ctx context.Context) (changed bool, err error) {
 	}
 	s.gen.Store(h.Generation)
 	if h.Enabled && h.Broker() == s.h.Broker() && h.DiscoveryPrefix == s.h.DiscoveryPrefix {
+		// Turned off and on again meanwhile: the same connection serves.
 		s.h.Generation = h.Generation
-		return false, nil
+		return false, s.record(ctx)
 	}
 	// Off, or elsewhere: the entities leave this broker first.
 	if err := s.remove(ctx, s.h.Published, true); err != nil {
@@ -385,7 +409,9 @@ func (s *session) reread(ctx context.Context) (changed bool, err error) {
 		return true, nil
 	}
 	h.Published = s.h.Published
-	if err := s.status(ctx, h, replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: s.b.now()}); err != nil {
+	s.h = h
+	s.h.Status = replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: s.b.now()}
+	if err := s.record(ctx); err != nil {
 		return true, err
 	}
 	return true, errDone
@@ -394,7 +420,7 @@ func (s *session) reread(ctx context.Context) (changed bool, err error) {
 // command carries out a command from Home Assistant through the use case
 // the API uses, as the customer; one it refuses is logged and changes
 // nothing.
-func (s *session) command(ctx context.Context, m message) {
+func (s *conn) command(ctx context.Context, m message) {
 	payload := strings.ToUpper(strings.TrimSpace(string(m.payload)))
 	parts := strings.Split(strings.TrimPrefix(m.topic, s.t.Base+"/"), "/")
 	err := func() error {
