@@ -23,6 +23,7 @@ import (
 	"replenish"
 	"replenish/calendar"
 	"replenish/customers"
+	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/measure"
 	"replenish/notifications"
@@ -40,7 +41,10 @@ type Server struct {
 	Linking       *linking.Service
 	// Calendar is the customers' calendar feeds.
 	Calendar *calendar.Service
-	Log      *slog.Logger
+	// HomeAssistant is told when a customer changes their bridge (nil:
+	// no bridge runs in this process).
+	HomeAssistant *homeassistant.Bridge
+	Log           *slog.Logger
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string
@@ -131,12 +135,14 @@ const csp = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 // the done query parameter; fixed, so that a link cannot make a page say
 // anything else.
 var notices = map[string]string{
-	"saved":     "Saved.",
-	"cancelled": "Order cancelled.",
-	"linked":    "Linked. Your devices are below.",
-	"unlinked":  "Unlinked. The vendor no longer reports to Replenish for you.",
-	"welcome":   "Welcome to Replenish. Link a vendor account to see your devices.",
-	"calendar":  "Your calendar has a new address. The old one no longer works: subscribe to the new one.",
+	"saved":      "Saved.",
+	"cancelled":  "Order cancelled.",
+	"linked":     "Linked. Your devices are below.",
+	"unlinked":   "Unlinked. The vendor no longer reports to Replenish for you.",
+	"welcome":    "Welcome to Replenish. Link a vendor account to see your devices.",
+	"calendar":   "Your calendar has a new address. The old one no longer works: subscribe to the new one.",
+	"bridge-on":  "Saved. Replenish is connecting to your broker: the state below says how it goes.",
+	"bridge-off": "Saved. The bridge is off: Replenish removes its entities from Home Assistant and disconnects.",
 }
 
 // render writes the page name with status.

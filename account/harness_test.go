@@ -26,6 +26,7 @@ import (
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
+	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/notifications"
 	"replenish/orders"
@@ -90,8 +91,19 @@ func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 	lk := linking.New(store, gw, client, log, now, baseURL)
 	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw,
 		Linking: lk, Users: us, Log: log, BaseURL: baseURL, Calendar: calendar.New(store, cs, now)}
+	// A Home Assistant bridge, with short pauses, so that the settings
+	// page shows its states.
+	srv.HomeAssistant = homeassistant.New(store, cs, ord, now, log, homeassistant.Settings{Interval: time.Second,
+		Sync: 100 * time.Millisecond, RetryMin: time.Second, RetryMax: 2 * time.Second, BaseURL: baseURL})
+	bridgeCtx, stopBridge := context.WithCancel(ctx)
+	bridgeDone := make(chan struct{})
+	go func() {
+		defer close(bridgeDone)
+		srv.HomeAssistant.Run(bridgeCtx)
+	}()
+	t.Cleanup(func() { stopBridge(); <-bridgeDone })
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: cs, Orders: ord, Notifications: ntf,
-		Linking: lk, Calendar: srv.Calendar, Log: log, BaseURL: baseURL})
+		Linking: lk, Calendar: srv.Calendar, HomeAssistant: srv.HomeAssistant, Log: log, BaseURL: baseURL})
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -204,7 +204,7 @@ func (s *Server) markRead(w http.ResponseWriter, r *http.Request, u replenish.Us
 
 // notificationsData is the notification settings page's data.
 type notificationsData struct {
-	Settings replenish.NotificationSettings
+	Settings notifications.SettingsView
 	Types    []string
 	// Secret is a new webhook's signing secret, shown once.
 	Secret string
@@ -279,6 +279,44 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "")
 	}
 	return err
+}
+
+// putHomeAssistant turns the customer's Home Assistant bridge on or off,
+// or moves it to another broker.
+func (s *Server) putHomeAssistant(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := r.PostForm
+	on := f.Get("enabled") == "on"
+	broker, prefix := f.Get("brokerUrl"), f.Get("discoveryPrefix")
+	_, err := s.Notifications.PutSettings(r.Context(), u.CustomerID, notifications.SettingsInput{
+		HomeAssistant: &notifications.HomeAssistantInput{Enabled: &on, BrokerURL: &broker, DiscoveryPrefix: &prefix}})
+	switch replenish.ErrorCode(err) {
+	case "":
+		if s.HomeAssistant != nil {
+			s.HomeAssistant.Changed(u.CustomerID)
+		}
+		notice := "bridge-off"
+		if on {
+			notice = "bridge-on"
+		}
+		seeOther(w, r, "/account/notifications", notice)
+		return nil
+	case replenish.EInvalid:
+		v := &view{}
+		v.refuse(r, "homeassistant", err, map[string]string{"homeAssistant.brokerUrl": "brokerUrl",
+			"homeAssistant.discoveryPrefix": "discoveryPrefix"})
+		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "")
+	}
+	return err
+}
+
+// BridgeState is how the page names the bridge's state.
+func (notificationsData) BridgeState(state string) string {
+	return map[string]string{replenish.BridgeOff: "Off", replenish.BridgeConnecting: "Connecting",
+		replenish.BridgeConnected: "Connected", replenish.BridgeRetrying: "Not connected: retrying",
+		replenish.BridgeRemoving: "Off: removing its entities from Home Assistant"}[state]
 }
 
 // rotateCalendar gives the customer's calendar feed a new address.

@@ -34,6 +34,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	pages.HandleFunc("GET /account/notifications", s.signedIn(s.notificationSettings))
 	pages.HandleFunc("POST /account/notifications", s.signedIn(s.putNotificationSettings))
 	pages.HandleFunc("POST /account/notifications/calendar", s.signedIn(s.rotateCalendar))
+	pages.HandleFunc("POST /account/notifications/home-assistant", s.signedIn(s.putHomeAssistant))
 	pages.HandleFunc("GET /account/profile", s.signedIn(s.profile))
 	pages.HandleFunc("/account/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, nil, replenish.Errorf(replenish.ENotFound, "There is no page %s.", r.URL.Path))

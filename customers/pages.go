@@ -93,7 +93,7 @@ func (s *Service) Page(ctx context.Context, customerID, vendorCode, modelID stri
 				return err
 			}
 			models[modelID] = m
-			pm := pageModel(m, c.Marketplace)
+			pm := ModelOf(m, c.Marketplace)
 			out.Model = &pm
 			out.Models[modelID] = pm
 		}
@@ -116,7 +116,7 @@ func (s *Service) Page(ctx context.Context, customerID, vendorCode, modelID stri
 					return err
 				}
 				models[e.ModelID] = m
-				out.Models[e.ModelID] = pageModel(m, c.Marketplace)
+				out.Models[e.ModelID] = ModelOf(m, c.Marketplace)
 			}
 			view := s.view(e, m, c.Marketplace)
 			for i, sl := range view.Slots {
@@ -149,7 +149,9 @@ func (s *Service) Page(ctx context.Context, customerID, vendorCode, modelID stri
 	return out, err
 }
 
-func pageModel(m replenish.Model, mp string) PageModel {
+// ModelOf is model m as a customer of marketplace mp sees it: its name and
+// slot names there, and the path of its image.
+func ModelOf(m replenish.Model, mp string) PageModel {
 	pm := PageModel{ModelID: m.ModelID, Name: m.Name, SlotNames: map[string]string{}}
 	l, ok := m.Listings[mp]
 	if ok && l.DeviceName != "" {

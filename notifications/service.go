@@ -24,25 +24,36 @@ type SettingsInput struct {
 	// CalendarURL is read-only: accepted, so that the settings as
 	// answered can be sent back changed, and ignored.
 	CalendarURL *string `json:"calendarUrl"`
+	// HomeAssistant turns the Home Assistant bridge on or off, or
+	// changes its broker.
+	HomeAssistant *HomeAssistantInput `json:"homeAssistant"`
 }
 
 // SettingsView is a customer's settings as answered; WebhookSecret is
 // shown once, when a new webhook URL was set.
 type SettingsView struct {
 	replenish.NotificationSettings
-	WebhookSecret string `json:"webhookSecret,omitempty"`
+	WebhookSecret string            `json:"webhookSecret,omitempty"`
+	HomeAssistant HomeAssistantView `json:"homeAssistant"`
 }
 
-// Settings returns a customer's notification settings.
-func (s *Service) Settings(ctx context.Context, customerID string) (set replenish.NotificationSettings, err error) {
-	err = s.store.Read(ctx, func(tx storage.Tx) error {
+// Settings returns a customer's notification settings, with their Home
+// Assistant bridge.
+func (s *Service) Settings(ctx context.Context, customerID string) (SettingsView, error) {
+	var out SettingsView
+	err := s.store.Read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Customer(ctx, customerID); err != nil {
 			return err
 		}
-		set, err = tx.NotificationSettings(ctx, customerID)
+		set, err := tx.NotificationSettings(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		h, err := homeAssistant(ctx, tx, customerID)
+		out = SettingsView{NotificationSettings: set, HomeAssistant: homeAssistantView(h)}
 		return err
 	})
-	return set, err
+	return out, err
 }
 
 // PutSettings changes a customer's settings. A new webhook URL gets a new
@@ -66,6 +77,7 @@ func (s *Service) PutSettings(ctx context.Context, customerID string, in Setting
 			}
 		}
 	}
+	broker := checkHomeAssistant(in.HomeAssistant, f)
 	if err := f.Err(); err != nil {
 		return SettingsView{}, err
 	}
@@ -100,6 +112,11 @@ func (s *Service) PutSettings(ctx context.Context, customerID string, in Setting
 			}
 		}
 		out.NotificationSettings = set
+		h, err := putHomeAssistant(ctx, tx, customerID, in.HomeAssistant, broker, s.now())
+		if err != nil {
+			return err
+		}
+		out.HomeAssistant = homeAssistantView(h)
 		return tx.PutNotificationSettings(ctx, customerID, set, secret)
 	})
 	return out, err

@@ -154,6 +154,21 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Reason: raw,
 			Message: fmt.Sprintf("%s on %s is low (%s left). %s", sl.Name, e.FriendlyName, amount, held)})
 	}
+	reason := map[string]any{}
+	json.Unmarshal(raw, &reason)
+	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
+	reason["mode"] = sl.Mode
+	return s.record(ctx, tx, e, sl, p, offer, reason, replenish.ActorService,
+		fmt.Sprintf("%s is low (%s left): smart reorder placed it", sl.Name, amount),
+		fmt.Sprintf("because it is low (%s left)", amount), now)
+}
+
+// record stores a new order for one pack of product p at its offer in
+// the customer's marketplace, with its first step (by actor, for why),
+// tells the vendor and the customer (the feed says the order was placed
+// because), and puts it on sl's state.
+func (s *Service) record(ctx context.Context, tx storage.Tx, e *replenish.Endpoint, sl *replenish.EndpointSlot,
+	p replenish.Product, offer replenish.Offer, reason map[string]any, actor, why, because string, now time.Time) (*replenish.Order, error) {
 	m, err := tx.Model(ctx, e.VendorCode, e.ModelID)
 	if err != nil {
 		return nil, err
@@ -162,10 +177,6 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 	if err != nil {
 		return nil, err
 	}
-	reason := map[string]any{}
-	json.Unmarshal(raw, &reason)
-	reason["unit"] = measure.BaseUnit(sl.Measurement.Type)
-	reason["mode"] = sl.Mode
 	cancelBy := now.Add(s.set.CancelWindow)
 	o := replenish.Order{
 		OrderID: replenish.NewID("ord-", 20), CustomerID: e.CustomerID, VendorCode: e.VendorCode,
@@ -173,8 +184,7 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 		PackQuantity: p.PackQuantity, PackUnit: p.PackUnit, Price: offer.Price, Currency: offer.Currency,
 		Test: engine.TestOrder(testAccount, m.Certification), Status: replenish.OrderPending,
 		PlacedAt: now, CancelBy: cancelBy, DueAt: cancelBy, UpdatedAt: now, Reason: reason,
-		Steps: []replenish.OrderStep{{Status: replenish.OrderPending, At: now, Actor: replenish.ActorService,
-			Reason: fmt.Sprintf("%s is low (%s left): smart reorder placed it", sl.Name, amount)}},
+		Steps: []replenish.OrderStep{{Status: replenish.OrderPending, At: now, Actor: actor, Reason: why}},
 	}
 	if err := tx.InsertOrder(ctx, o); err != nil {
 		return nil, err
@@ -193,8 +203,61 @@ func (s *Service) Place(ctx context.Context, tx storage.Tx, e *replenish.Endpoin
 	}
 	return &o, s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedOrderPlaced,
 		EndpointID: e.EndpointID, SlotID: sl.SlotID, OrderID: o.OrderID, CreatedAt: now,
-		Message: fmt.Sprintf("Ordered %d × %s for %s on %s at %s %s%s, because it is low (%s left). You can cancel until %s.",
-			o.Quantity, offer.Title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, amount, cancelBy.Format("2006-01-02 15:04 MST"))})
+		Message: fmt.Sprintf("Ordered %d × %s for %s on %s at %s %s%s, %s. You can cancel until %s.",
+			o.Quantity, offer.Title, sl.Name, e.FriendlyName, o.Price, o.Currency, test, because, cancelBy.Format("2006-01-02 15:04 MST"))})
+}
+
+// OrderNow places, at the customer's request, an order for one pack of
+// the product chosen for one slot of their endpoint, whatever its mode
+// and level, under the rules every order follows: the slot must be the
+// customer's, have a product chosen and offered in their marketplace,
+// and no open order (a second is EConflict, naming the open one). The
+// order and its notices are one transaction.
+func (s *Service) OrderNow(ctx context.Context, customerID, endpointID, slotID string) (replenish.Order, error) {
+	var out replenish.Order
+	err := s.store.Write(ctx, func(tx storage.Tx) error {
+		now := s.now()
+		c, err := tx.Customer(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		e, err := tx.Endpoint(ctx, customerID, endpointID)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(e.Slots, func(sl replenish.EndpointSlot) bool { return sl.SlotID == slotID })
+		if i < 0 {
+			return replenish.Errorf(replenish.ENotFound, "endpoint %s has no slot %s", endpointID, slotID)
+		}
+		sl := &e.Slots[i]
+		if sl.State.OpenOrderID != "" {
+			return replenish.Errorf(replenish.EConflict, "%s on %s has an open order, %s: a new one only once it is delivered or cancelled",
+				sl.Name, e.FriendlyName, sl.State.OpenOrderID)
+		}
+		if sl.ProductID == "" {
+			return replenish.FieldError("productId", "no product is chosen for this slot: choose one first")
+		}
+		p, err := tx.Product(ctx, sl.ProductID)
+		if err != nil {
+			return err
+		}
+		offer, ok := p.Offers[c.Marketplace]
+		if !ok || !offer.Available {
+			return replenish.Errorf(replenish.EConflict, "%s is not available in %s: choose another product", sl.ProductID, c.Marketplace)
+		}
+		// No "mode": that key marks an automatic order, whose cancellation
+		// by the customer holds smart reorder back.
+		reason := map[string]any{"slotMode": sl.Mode, "amount": sl.State.Amount, "unit": measure.BaseUnit(sl.Measurement.Type),
+			"requestedBy": replenish.ActorCustomer}
+		o, err := s.record(ctx, tx, &e, sl, p, offer, reason, replenish.ActorCustomer,
+			"ordered by the customer", "as you asked", now)
+		if err != nil {
+			return err
+		}
+		out = *o
+		return tx.SetSlotState(ctx, sl.ID, sl.State)
+	})
+	return out, err
 }
 
 // Which actors may move an order from which states to which (Dash's

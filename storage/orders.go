@@ -47,6 +47,7 @@ type OrderFilter struct {
 	CustomerID string
 	VendorCode string
 	EndpointID string
+	SlotID     string
 	Status     string
 	// After continues a list after this order (the cursor's position).
 	After *OrderCursor

@@ -173,6 +173,7 @@ type Tx interface {
 	History
 	Notifications
 	Calendars
+	HomeAssistant
 
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error

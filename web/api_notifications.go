@@ -47,7 +47,7 @@ func (s *Server) getNotificationSettings(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	return s.writeSettings(w, r, p, notifications.SettingsView{NotificationSettings: set})
+	return s.writeSettings(w, r, p, set)
 }
 
 // settingsAnswer is a customer's notification settings with the address
@@ -74,6 +74,9 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 	out, err := s.Notifications.PutSettings(r.Context(), p.CustomerID, in)
 	if err != nil {
 		return err
+	}
+	if in.HomeAssistant != nil && s.HomeAssistant != nil {
+		s.HomeAssistant.Changed(p.CustomerID)
 	}
 	return s.writeSettings(w, r, p, out)
 }

@@ -23,6 +23,7 @@ func (s *Server) orderRoutes(mux *http.ServeMux) {
 
 	s.api(mux, "PATCH /api/v1/endpoints/{endpointId}", s.ownEndpoint(s.patchEndpoint), customer)
 	s.api(mux, "PUT /api/v1/endpoints/{endpointId}/slots/{slotId}/installed", s.ownEndpoint(s.putInstalled), customer)
+	s.api(mux, "POST /api/v1/endpoints/{endpointId}/slots/{slotId}/orders", s.ownEndpoint(s.orderNow), customer)
 	s.api(mux, "GET /api/v1/endpoints/{endpointId}/slots/{slotId}/history", s.slotHistory, customer)
 }
 
@@ -147,6 +148,21 @@ func (s *Server) putInstalled(w http.ResponseWriter, r *http.Request, p replenis
 		return err
 	}
 	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// orderNow places an order for a slot's product at the customer's
+// request: the same use case as the Home Assistant bridge's button.
+func (s *Server) orderNow(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
+	var in struct{}
+	if err := decodeOptional(w, r, &in); err != nil {
+		return err
+	}
+	o, err := s.Orders.OrderNow(r.Context(), p.CustomerID, r.PathValue("endpointId"), r.PathValue("slotId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, o)
 	return nil
 }
 

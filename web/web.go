@@ -23,6 +23,7 @@ import (
 	"replenish/console"
 	"replenish/customers"
 	"replenish/gateway"
+	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/metrics"
 	"replenish/notifications"
@@ -44,6 +45,9 @@ type Server struct {
 	Notifications *notifications.Service
 	// Calendar is the customers' calendar feeds.
 	Calendar *calendar.Service
+	// HomeAssistant is told when a customer changes their bridge (nil:
+	// no bridge runs in this process).
+	HomeAssistant *homeassistant.Bridge
 	// FulfilmentKey is the API key of the commerce system behind the
 	// webhook fulfilment adapter ("" for none).
 	FulfilmentKey string

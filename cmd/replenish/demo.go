@@ -151,8 +151,18 @@ Replenish keeps serving at %s. Try, with a customer's API key from above:
     curl -s -H 'Authorization: Bearer <customer key>' %s/api/v1/feed
     curl -s -H 'Authorization: Bearer %s' '%s/api/v1/notifications?channel=email'
 
+Home Assistant: with an MQTT broker on this machine (Mosquitto, say), turn the bridge on on the
+settings page (%s/account/notifications) or with
+
+    curl -s -X PUT -H 'Authorization: Bearer <customer key>' %s/api/v1/notification-settings \
+      -d '{"homeAssistant":{"enabled":true,"brokerUrl":"mqtt://127.0.0.1:1883"}}'
+
+and watch what a Home Assistant on that broker would discover:
+
+    mosquitto_sub -v -t 'homeassistant/#' -t 'replenish/#'
+
 Press Ctrl-C to stop.
-`, url, url, url, url, cfg.OperatorKey, url)
+`, url, url, url, url, cfg.OperatorKey, url, url, url)
 	select {
 	case err := <-served:
 		return err

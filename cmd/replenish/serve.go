@@ -22,6 +22,7 @@ import (
 	"replenish/customers"
 	"replenish/engine"
 	"replenish/gateway"
+	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/mail"
 	"replenish/notifications"
@@ -68,6 +69,8 @@ type config struct {
 	SMTP mail.Config
 	// KeepReadings is how long readings are kept (0: for ever).
 	KeepReadings days
+	// HomeAssistant are the Home Assistant bridge's intervals.
+	HomeAssistant homeassistant.Settings
 }
 
 // days is a duration that can also be given in days: "400d".
@@ -140,6 +143,14 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
 	fs.StringVar(&c.SMTP.From, "smtp-from", "", "the From `address` of customer e-mail")
 	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "how to secure the SMTP connection (`mode`): starttls, tls, or none for a local relay")
+	ha := homeassistant.DefaultSettings()
+	c.HomeAssistant = ha
+	fs.DurationVar(&c.HomeAssistant.Interval, "ha-interval", ha.Interval,
+		"how often each Home Assistant bridge recomputes its customer's states and publishes what changed (`duration`)")
+	fs.DurationVar(&c.HomeAssistant.Sync, "ha-sync", ha.Sync,
+		"how often the Home Assistant bridges are looked for and their leases renewed; a lease lasts three times as long (`duration`)")
+	fs.DurationVar(&c.HomeAssistant.RetryMax, "ha-retry-max", ha.RetryMax,
+		"the longest pause before trying a customer's MQTT broker again; pauses double from 5s (`duration`)")
 }
 
 // defaults is the configuration the flags give when none is set, on the
@@ -176,7 +187,9 @@ func (c *config) validate() error {
 		v    time.Duration
 	}{{"--cancel-window", c.Orders.CancelWindow}, {"--unresolved-after", c.Orders.UnresolvedAfter},
 		{"--cancel-cooldown", c.Orders.CancelCooldown}, {"--order-tick", c.OrderTick},
-		{"--not-reporting-after", c.NotReportingAfter}, {"--claim-lease", c.Orders.Lease}} {
+		{"--not-reporting-after", c.NotReportingAfter}, {"--claim-lease", c.Orders.Lease},
+		{"--ha-interval", c.HomeAssistant.Interval}, {"--ha-sync", c.HomeAssistant.Sync},
+		{"--ha-retry-max", c.HomeAssistant.RetryMax}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: a positive duration such as 24h or 90s", d.flag)
 		}
@@ -322,6 +335,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	srv.Customers.NotReportingAfter(cfg.NotReportingAfter)
 	srv.Customers.CancelWindow(cfg.Orders.CancelWindow)
 	srv.Calendar = calendar.New(store, srv.Customers, now)
+	haSet := cfg.HomeAssistant
+	haSet.BaseURL, haSet.Version = baseURL, versionString()
+	haSet.RetryMin = min(haSet.RetryMin, haSet.RetryMax)
+	srv.HomeAssistant = homeassistant.New(store, srv.Customers, ord, now, log, haSet)
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
@@ -331,7 +348,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// The customer pages, beside the console's, on the same services; the
 	// link builder's base URL per region.
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
-		Notifications: ntf, Linking: srv.Linking, Calendar: srv.Calendar, Log: log, BaseURL: baseURL})
+		Notifications: ntf, Linking: srv.Linking, Calendar: srv.Calendar, HomeAssistant: srv.HomeAssistant,
+		Log: log, BaseURL: baseURL})
 	srv.RegionURLs = cfg.RegionURLs
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -345,6 +363,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		defer close(timersDone)
 		var wg sync.WaitGroup
 		wg.Go(func() { ntf.Run(timersCtx, time.Second, cfg.NotReportingAfter) })
+		// Each customer's Home Assistant bridge, on its own connection:
+		// stopping publishes that Replenish is offline.
+		wg.Go(func() { srv.HomeAssistant.Run(timersCtx) })
 		if keep := time.Duration(cfg.KeepReadings); keep > 0 {
 			wg.Go(func() { srv.Customers.KeepReadings(timersCtx, keep, time.Hour, log) })
 		}

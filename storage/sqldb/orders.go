@@ -110,7 +110,7 @@ func (t *tx) Order(ctx context.Context, orderID string) (replenish.Order, error)
 
 func (t *tx) ListOrders(ctx context.Context, f storage.OrderFilter) ([]replenish.Order, error) {
 	l := list{equal: [][2]string{{"customer_id", f.CustomerID}, {"vendor_code", f.VendorCode},
-		{"endpoint_id", f.EndpointID}, {"status", f.Status}}, order: "placed_at", key: "order_id", limit: f.Limit}
+		{"endpoint_id", f.EndpointID}, {"slot_id", f.SlotID}, {"status", f.Status}}, order: "placed_at", key: "order_id", limit: f.Limit}
 	if f.After != nil {
 		l.after, l.afterKey = f.After.PlacedAt, f.After.OrderID
 	}

@@ -185,6 +185,8 @@ func testOrderLists(t *testing.T, s storage.Store) {
 	wantEqual(t, "a vendor's", list(storage.OrderFilter{VendorCode: vendorB}), []string{"c"})
 	wantEqual(t, "by status", list(storage.OrderFilter{CustomerID: cust1, Status: replenish.OrderCancelled}), []string{"b"})
 	wantEqual(t, "by endpoint", list(storage.OrderFilter{CustomerID: cust1, EndpointID: "dev-1"}), []string{"a"})
+	wantEqual(t, "by slot", list(storage.OrderFilter{CustomerID: cust1, SlotID: slotID}), []string{"a", "b"})
+	wantEqual(t, "by another slot", list(storage.OrderFilter{CustomerID: cust1, SlotID: "other"}), []string(nil))
 	wantEqual(t, "a page", list(storage.OrderFilter{Limit: 2}), []string{"c", "a"})
 	wantEqual(t, "the next page", list(storage.OrderFilter{Limit: 2,
 		After: &storage.OrderCursor{PlacedAt: all[0].PlacedAt, OrderID: "a"}}), []string{"b"})

@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"NotificationSettings", testNotificationSettings},
 		{"FeedRead", testFeedRead},
 		{"CalendarTokens", testCalendarTokens},
+		{"HomeAssistant", testHomeAssistant},
 		{"Feed", testFeed},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"GroupFailingMember", testGroupFailingMember},
