@@ -102,6 +102,7 @@ func (db *DB) startWriter() {
 		close(db.stopped)
 	}()
 }
+
 // stopWriter ends the writer goroutine once the group it runs, if any,
 // has committed.
 func (db *DB) stopWriter() {
