@@ -174,6 +174,7 @@ type Tx interface {
 	Notifications
 	Calendars
 	HomeAssistant
+	Devices
 
 	// The customer's feed.
 	InsertFeed(ctx context.Context, f replenish.FeedEntry) error

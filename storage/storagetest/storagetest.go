@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"FeedRead", testFeedRead},
 		{"CalendarTokens", testCalendarTokens},
 		{"HomeAssistant", testHomeAssistant},
+		{"Devices", testDevices},
 		{"Feed", testFeed},
 		{"ConcurrentWrites", testConcurrentWrites},
 		{"GroupFailingMember", testGroupFailingMember},
