@@ -25,6 +25,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/gateway"
 	"replenish/homeassistant"
 	"replenish/linking"
@@ -89,7 +90,7 @@ func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 	us := users.New(store, now)
 	cs := customers.New(store, now, ntf)
 	lk := linking.New(store, gw, client, log, now, baseURL)
-	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw,
+	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw, Devices: devices.New(store, gw, now, log),
 		Linking: lk, Users: us, Log: log, BaseURL: baseURL, Calendar: calendar.New(store, cs, now)}
 	// A Home Assistant bridge, with short pauses, so that the settings
 	// page shows its states.

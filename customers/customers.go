@@ -60,6 +60,10 @@ type Endpoint struct {
 	ModelID      string `json:"modelId"`
 	FriendlyName string `json:"friendlyName"`
 	Slots        []Slot `json:"slots"`
+	// Connectivity and LastSeenAt are a CONNECT_KIT device's, as its MQTT
+	// session and last will said (left out for a vendor cloud's endpoints).
+	Connectivity string     `json:"connectivity,omitempty"`
+	LastSeenAt   *time.Time `json:"lastSeenAt,omitempty"`
 }
 
 // Slot is one supply of a device as the customer API shows it.
@@ -160,7 +164,18 @@ func (s *Service) endpoints(ctx context.Context, customerID string, ask bool) ([
 				}
 				models[key] = m
 			}
-			out = append(out, s.view(e, m, c.Marketplace))
+			v := s.view(e, m, c.Marketplace)
+			if m.Kind == replenish.KindConnectKit {
+				d, _, err := tx.Device(ctx, e.EndpointID)
+				if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+					return err
+				}
+				v.Connectivity = d.Connectivity
+				if !d.LastSeenAt.IsZero() {
+					v.LastSeenAt = &d.LastSeenAt
+				}
+			}
+			out = append(out, v)
 			if ask && s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
 				s.asker.Ask(e.VendorCode, customerID, e.EndpointID)
 			}

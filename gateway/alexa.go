@@ -3,7 +3,12 @@
 // vendors' clouds into the engine.
 package gateway
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net/http"
+
+	"replenish"
+)
 
 // Message is the envelope of every Alexa message: an event (vendor to
 // Replenish) or a directive (Replenish to vendor), and a context.
@@ -176,4 +181,31 @@ var SensorInterface = map[string]string{
 	"LEVEL":       LevelSensor,
 	"USAGE":       UsageSensor,
 	"LEVEL_USAGE": LevelUsageSensor,
+}
+
+// Exception maps an error code to the gateway's exception code and the
+// HTTP status it is answered with (an ack's status over MQTT); codes the
+// gateway does not answer with are an internal error.
+func Exception(code string) (exception string, status int) {
+	e, ok := exceptions[code]
+	if !ok {
+		return "INTERNAL_SERVICE_EXCEPTION", http.StatusInternalServerError
+	}
+	return e.code, e.status
+}
+
+var exceptions = map[string]struct {
+	code   string
+	status int
+}{
+	replenish.EInvalid:      {"INVALID_REQUEST_EXCEPTION", http.StatusBadRequest},
+	replenish.ENotFound:     {"INVALID_REQUEST_EXCEPTION", http.StatusBadRequest},
+	replenish.EConflict:     {"INVALID_REQUEST_EXCEPTION", http.StatusBadRequest},
+	replenish.EUnauthorized: {"INVALID_ACCESS_TOKEN_EXCEPTION", http.StatusUnauthorized},
+	replenish.EDisabled:     {"SKILL_DISABLED_EXCEPTION", http.StatusForbidden},
+	replenish.EForbidden:    {"INSUFFICIENT_PERMISSION_EXCEPTION", http.StatusForbidden},
+	replenish.ETooLarge:     {"REQUEST_ENTITY_TOO_LARGE_EXCEPTION", http.StatusRequestEntityTooLarge},
+	replenish.EThrottled:    {"THROTTLING_EXCEPTION", http.StatusTooManyRequests},
+	replenish.EUnavailable:  {"SERVICE_UNAVAILABLE_EXCEPTION", http.StatusServiceUnavailable},
+	replenish.EInternal:     {"INTERNAL_SERVICE_EXCEPTION", http.StatusInternalServerError},
 }

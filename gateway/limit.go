@@ -8,9 +8,9 @@ import (
 	"replenish"
 )
 
-// Limiter is a token bucket per vendor: each vendor may send Rate events
-// per second on average and Burst at once. It keeps one small entry per
-// vendor that sent an event since the process started.
+// Limiter is a token bucket per sender (a vendor's cloud, or a device):
+// each may send Rate events per second on average and Burst at once. It
+// keeps one small entry per sender since the process started.
 type Limiter struct {
 	rate  float64
 	burst float64
@@ -33,18 +33,19 @@ func NewLimiter(rate float64, burst int) *Limiter {
 	return &Limiter{rate: rate, burst: float64(max(burst, 1)), buckets: map[string]*bucket{}}
 }
 
-// Take spends one event of vendor's allowance at time now, or says how
-// long the vendor must wait for the next one. A nil Limiter never refuses.
-func (l *Limiter) Take(vendor string, now time.Time) error {
+// Take spends one event of who's allowance at time now, or says how long
+// who must wait for the next one; who names the sender in the error, such
+// as "vendor acme" or "device dev_x". A nil Limiter never refuses.
+func (l *Limiter) Take(who string, now time.Time) error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[vendor]
+	b := l.buckets[who]
 	if b == nil {
 		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[vendor] = b
+		l.buckets[who] = b
 	}
 	if now.After(b.at) {
 		b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
@@ -56,5 +57,5 @@ func (l *Limiter) Take(vendor string, now time.Time) error {
 	}
 	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
 	return &replenish.Error{Code: replenish.EThrottled, RetryAfter: wait,
-		Message: "vendor " + vendor + " sends events faster than its rate; retry after the Retry-After seconds"}
+		Message: who + " sends events faster than its rate; retry after the Retry-After seconds"}
 }

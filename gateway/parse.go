@@ -70,7 +70,15 @@ func invalid(field, problem string) error { return replenish.FieldError(field, p
 
 // Parse validates an event body at time now. Properties of interfaces
 // other than the inventory sensors are legal and ignored.
-func Parse(body []byte, now time.Time) (*Report, error) {
+func Parse(body []byte, now time.Time) (*Report, error) { return parse(body, now, true) }
+
+// ParseDevice validates an event a device sent over MQTT, whose session
+// is its identity: the scope and its token may be left out.
+func ParseDevice(body []byte, now time.Time) (*Report, error) { return parse(body, now, false) }
+
+// parse validates an event; scoped says that discovery and deletion must
+// carry a scope token.
+func parse(body []byte, now time.Time, scoped bool) (*Report, error) {
 	var msg Message
 	if err := json.Unmarshal(body, &msg); err != nil {
 		return nil, invalid("body", "not a JSON Alexa message: "+jsonProblem(err))
@@ -88,12 +96,12 @@ func Parse(body []byte, now time.Time) (*Report, error) {
 	r := &Report{Header: h}
 	switch h.Namespace + "/" + h.Name {
 	case "Alexa.Discovery/AddOrUpdateReport":
-		if err := parseDiscovery(r, msg.Event.Payload); err != nil {
+		if err := parseDiscovery(r, msg.Event.Payload, scoped); err != nil {
 			return nil, err
 		}
 		return r, nil
 	case "Alexa.Discovery/DeleteReport":
-		if err := parseDelete(r, msg.Event.Payload); err != nil {
+		if err := parseDelete(r, msg.Event.Payload, scoped); err != nil {
 			return nil, err
 		}
 		return r, nil
@@ -296,15 +304,17 @@ type DeletePayload struct {
 	Scope *Scope `json:"scope,omitempty"`
 }
 
-func parseDelete(r *Report, payload json.RawMessage) error {
+func parseDelete(r *Report, payload json.RawMessage, scoped bool) error {
 	var p DeletePayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return invalid("event.payload", jsonProblem(err))
 	}
-	if p.Scope == nil || p.Scope.Token == "" {
+	if scoped && (p.Scope == nil || p.Scope.Token == "") {
 		return invalid("event.payload.scope.token", "required")
 	}
-	r.Token = p.Scope.Token
+	if p.Scope != nil {
+		r.Token = p.Scope.Token
+	}
 	if len(p.Endpoints) == 0 {
 		return invalid("event.payload.endpoints", "at least one endpoint")
 	}
@@ -323,15 +333,17 @@ func parseDelete(r *Report, payload json.RawMessage) error {
 	return nil
 }
 
-func parseDiscovery(r *Report, payload json.RawMessage) error {
+func parseDiscovery(r *Report, payload json.RawMessage, scoped bool) error {
 	var p DiscoveryPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return invalid("event.payload", jsonProblem(err))
 	}
-	if p.Scope == nil || p.Scope.Token == "" {
+	if scoped && (p.Scope == nil || p.Scope.Token == "") {
 		return invalid("event.payload.scope.token", "required")
 	}
-	r.Token = p.Scope.Token
+	if p.Scope != nil {
+		r.Token = p.Scope.Token
+	}
 	if len(p.Endpoints) == 0 {
 		return invalid("event.payload.endpoints", "at least one endpoint")
 	}

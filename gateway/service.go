@@ -19,11 +19,13 @@ import (
 
 // Service accepts events from vendors' clouds.
 type Service struct {
-	store  storage.Store
-	now    func() time.Time
-	limit  *Limiter
-	orders *orders.Service
-	notify *notifications.Service
+	store storage.Store
+	now   func() time.Time
+	limit *Limiter
+	// deviceLimit is the per-device limit of events over MQTT.
+	deviceLimit *Limiter
+	orders      *orders.Service
+	notify      *notifications.Service
 }
 
 // New returns a Service on store; now is the clock, ord places the orders
@@ -74,7 +76,7 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) (
 			return err
 		}
 		// Checked once the vendor is known, before anything is written.
-		if err := s.limit.Take(g.VendorCode, now); err != nil {
+		if err := s.limit.Take("vendor "+g.VendorCode, now); err != nil {
 			return err
 		}
 		fresh, err := tx.InsertEvent(ctx, storage.Event{VendorCode: g.VendorCode, MessageID: r.Header.MessageID,
@@ -334,8 +336,12 @@ func (s *Service) carryOut(ctx context.Context, tx storage.Tx, e *replenish.Endp
 		if err != nil {
 			return err
 		}
-		return s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
-			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: lowMessage(e, sl, d.Reason), Reason: why})
+		msg := lowMessage(e, sl, d.Reason)
+		if err := s.notify.Customer(ctx, tx, replenish.FeedEntry{CustomerID: e.CustomerID, Type: replenish.FeedLowSupply,
+			EndpointID: e.EndpointID, SlotID: sl.SlotID, CreatedAt: now, Message: msg, Reason: why}); err != nil {
+			return err
+		}
+		return s.tellDevice(ctx, tx, e, sl, msg, now)
 	case engine.PlaceOrder:
 		_, err := s.orders.Place(ctx, tx, e, sl, d, now)
 		return err

@@ -28,6 +28,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/gateway"
 	"replenish/homeassistant"
 	"replenish/linking"
@@ -84,7 +85,7 @@ func newWorld(t *testing.T) *world {
 	gw := gateway.New(store, now, ord, ntf)
 	cs := customers.New(store, now, ntf)
 	cs.CancelWindow(ord.Settings().CancelWindow)
-	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw,
+	srv := &web.Server{Store: store, Console: con, Customers: cs, Orders: ord, Notifications: ntf, Gateway: gw, Devices: devices.New(store, gw, now, log),
 		Linking: linking.New(store, gw, client, log, now, baseURL), Users: users.New(store, now), Log: log,
 		BaseURL: baseURL, Calendar: calendar.New(store, cs, now)}
 	hs.Config.Handler = srv.Handler()

@@ -158,6 +158,11 @@ func (s *Service) send(ctx context.Context, n storage.Notification) error {
 		return s.post(ctx, n.Target, secret, n.Body)
 	case storage.ChannelEmail:
 		return s.sendEmail(ctx, n)
+	case storage.ChannelDevice:
+		if s.directives == nil {
+			return fmt.Errorf("%w: MQTT is off, so no directive reaches device %s", errPermanent, n.Target)
+		}
+		return s.directives.Directive(n.Target, n.Body)
 	}
 	return fmt.Errorf("%w: unknown channel %q", errPermanent, n.Channel)
 }

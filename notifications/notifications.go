@@ -29,6 +29,25 @@ type Service struct {
 	baseURL string
 	// lease is how long a worker holds the notifications it claimed.
 	lease time.Duration
+	// directives carries notices to CONNECT_KIT devices; nil when MQTT is off.
+	directives Directives
+}
+
+// Directives publishes a directive on a device's directives topic.
+type Directives interface {
+	Directive(deviceID string, payload []byte) error
+}
+
+// SendDirectivesWith has notices to devices published through d.
+func (s *Service) SendDirectivesWith(d Directives) { s.directives = d }
+
+// Device queues, in the caller's transaction, a directive to a customer's
+// CONNECT_KIT device (a low-supply notice for its display): sent through
+// the outbox, so that it is retried while the device's broker is away.
+func (s *Service) Device(ctx context.Context, tx storage.Tx, typ string, e replenish.Endpoint, directive []byte, now time.Time) error {
+	return tx.InsertNotification(ctx, storage.Notification{ID: replenish.NewUUID(), Channel: storage.ChannelDevice, Type: typ,
+		VendorCode: e.VendorCode, CustomerID: e.CustomerID, EndpointID: e.EndpointID, Target: e.EndpointID, Body: directive,
+		Status: storage.NotificationPending, NextAt: now, CreatedAt: now})
 }
 
 // Lease is how long, by default, a worker holds the notifications it

@@ -188,9 +188,9 @@ func (s *Service) List(ctx context.Context, p replenish.Principal, q Query) ([]D
 		fields.Add("status", "must be PENDING, DELIVERED, FAILED or KEPT")
 	}
 	switch f.Channel {
-	case "", storage.ChannelVendor, storage.ChannelCustomer, storage.ChannelEmail:
+	case "", storage.ChannelVendor, storage.ChannelCustomer, storage.ChannelEmail, storage.ChannelDevice:
 	default:
-		fields.Add("channel", "must be vendor_webhook, customer_webhook or email")
+		fields.Add("channel", "must be vendor_webhook, customer_webhook, email or device")
 	}
 	if q.Cursor != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)

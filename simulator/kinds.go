@@ -57,6 +57,9 @@ type Kind struct {
 	DeviceName   string // shown to customers
 	Manufacturer string
 	Slots        []Slot
+	// ConnectKit makes the model a CONNECT_KIT one: its devices talk to
+	// Replenish over MQTT rather than through the vendor's cloud.
+	ConnectKit bool
 }
 
 // Kinds are the device models a simulated fleet can have: printers with

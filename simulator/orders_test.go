@@ -17,6 +17,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/notifications"
@@ -72,7 +73,7 @@ func newService(t *testing.T) (*Client, *orders.Service, *notifications.Service,
 	ord := orders.New(store, clk.Now, orders.DefaultSettings(), client, log, ntf)
 	gw := gateway.New(store, clk.Now, ord, ntf)
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
-		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
+		Notifications: ntf, Gateway: gw, Devices: devices.New(store, gw, clk.Now, log), Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users: users.New(store, clk.Now), Log: log}
 	srv.Calendar = calendar.New(store, srv.Customers, clk.Now)
 	hs.Config.Handler = srv.Handler()

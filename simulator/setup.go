@@ -264,7 +264,13 @@ func registerModel(ctx context.Context, c *Client, key string, k Kind, marketpla
 		method, path string
 		body         any
 	}
-	steps := []call{{"POST", "/api/v1/models", map[string]string{"kind": "SKILL", "name": k.ModelName, "modelId": k.ModelID}}}
+	create := map[string]string{"kind": replenish.KindSkill, "name": k.ModelName, "modelId": k.ModelID}
+	if k.ConnectKit {
+		// A CONNECT_KIT model names the device type of its ACK
+		// configuration: the kind of appliance, upper case.
+		create["kind"], create["deviceType"] = replenish.KindConnectKit, strings.ToUpper(k.Name)
+	}
+	steps := []call{{"POST", "/api/v1/models", create}}
 	for _, mp := range marketplaces {
 		steps = append(steps, call{"PUT", model + "/marketplaces/" + mp, nil})
 	}

@@ -66,6 +66,7 @@ const (
 	ChannelVendor   = "vendor_webhook"   // the vendor's webhookUrl
 	ChannelCustomer = "customer_webhook" // the customer's webhookUrl
 	ChannelEmail    = "email"            // the customer's e-mail address
+	ChannelDevice   = "device"           // a CONNECT_KIT device's directives topic
 )
 
 // Notification states.

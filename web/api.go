@@ -199,6 +199,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.api(mux, "GET /api/v1/feed", s.listFeed, customer)
 	s.orderRoutes(mux)
 	s.notificationRoutes(mux)
+	s.deviceRoutes(mux)
 
 	// Anything else under /api/ answers in the API's error shape: 405 with
 	// Allow when the path exists with other methods, else 404.

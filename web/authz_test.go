@@ -40,6 +40,8 @@ var roleRules = []struct {
 	{"POST", "/api/v1/orders/", []replenish.Role{operator, fulfilment}},
 	{"", "/api/v1/test-orders", []replenish.Role{vendor}},
 	{"", "/api/v1/notifications", []replenish.Role{operator, vendor}},
+	{"POST", "/api/v1/devices/claim", []replenish.Role{customer}},
+	{"", "/api/v1/devices/", []replenish.Role{vendor}},
 }
 
 const (
@@ -90,7 +92,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	fill := strings.NewReplacer("{vendorCode}", w.v.VendorCode, "{modelId}", w.v.ModelID, "{slotId}", "SLOT01",
 		"{mp}", "US", "{endpointId}", w.ep, "{orderId}", order.OrderID, "{notificationId}", "no-such-notification",
 		"{requestId}", "no-such-request", "{keyId}", "no-such-key", "{customerId}", w.c.CustomerID,
-		"{productId}", "SIM-INK-BLACK")
+		"{productId}", "SIM-INK-BLACK", "{deviceId}", "no-such-device")
 	// queries are what a route needs besides its path to answer its owner.
 	queries := map[string]string{"GET /api/v1/links": "?pageType=dart_device_list&locale=en-US"}
 	before := func() string {

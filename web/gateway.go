@@ -7,24 +7,11 @@ import (
 	"strings"
 
 	"replenish"
+	"replenish/gateway"
 )
 
 func (s *Server) gatewayRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v3/events", s.acceptEvent)
-}
-
-// alexaCode maps error codes to the gateway's exception codes.
-var alexaCode = map[string]string{
-	replenish.EInvalid:      "INVALID_REQUEST_EXCEPTION",
-	replenish.ENotFound:     "INVALID_REQUEST_EXCEPTION",
-	replenish.EConflict:     "INVALID_REQUEST_EXCEPTION",
-	replenish.EUnauthorized: "INVALID_ACCESS_TOKEN_EXCEPTION",
-	replenish.EDisabled:     "SKILL_DISABLED_EXCEPTION",
-	replenish.EForbidden:    "INSUFFICIENT_PERMISSION_EXCEPTION",
-	replenish.ETooLarge:     "REQUEST_ENTITY_TOO_LARGE_EXCEPTION",
-	replenish.EThrottled:    "THROTTLING_EXCEPTION",
-	replenish.EUnavailable:  "SERVICE_UNAVAILABLE_EXCEPTION",
-	replenish.EInternal:     "INTERNAL_SERVICE_EXCEPTION",
 }
 
 // acceptEvent is POST /v3/events: 202 with an empty body once the event
@@ -60,14 +47,8 @@ func (s *Server) acceptEvent(w http.ResponseWriter, r *http.Request) {
 
 // writeException writes err as an Alexa System.Exception.
 func (s *Server) writeException(w http.ResponseWriter, r *http.Request, err error) {
-	e, status := s.problem(r, err)
-	code, ok := alexaCode[e.Code]
-	if !ok {
-		code, status = "INTERNAL_SERVICE_EXCEPTION", http.StatusInternalServerError
-	}
-	if e.Code == replenish.ENotFound || e.Code == replenish.EConflict {
-		status = http.StatusBadRequest
-	}
+	e, _ := s.problem(r, err)
+	code, status := gateway.Exception(e.Code)
 	errorHeaders(w, e)
 	writeJSON(w, status, map[string]any{
 		"header":  map[string]string{"namespace": "System", "name": "Exception", "messageId": replenish.NewUUID()},

@@ -16,6 +16,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/gateway"
 	"replenish/linking"
 	"replenish/notifications"
@@ -102,7 +103,7 @@ func newEnvWith(t testing.TB, set func(*orders.Settings)) *env {
 	ord := orders.New(store, clk.Now, settings, client, log, ntf)
 	gw := gateway.New(store, clk.Now, ord, ntf)
 	srv := &web.Server{Store: store, Console: con, Customers: customers.New(store, clk.Now, ntf), Orders: ord,
-		Notifications: ntf, Gateway: gw, Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
+		Notifications: ntf, Gateway: gw, Devices: devices.New(store, gw, clk.Now, log), Linking: linking.New(store, gw, client, log, clk.Now, baseURL),
 		Users: users.New(store, clk.Now), Log: log, FulfilmentKey: testFulfilmentKey}
 	srv.Customers.CancelWindow(ord.Settings().CancelWindow)
 	srv.Calendar = calendar.New(store, srv.Customers, clk.Now)

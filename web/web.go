@@ -22,6 +22,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/gateway"
 	"replenish/homeassistant"
 	"replenish/linking"
@@ -52,9 +53,11 @@ type Server struct {
 	// webhook fulfilment adapter ("" for none).
 	FulfilmentKey string
 	Gateway       *gateway.Service
-	Linking       *linking.Service
-	Users         *users.Service
-	Log           *slog.Logger
+	// Devices provisions and claims CONNECT_KIT devices.
+	Devices *devices.Service
+	Linking *linking.Service
+	Users   *users.Service
+	Log     *slog.Logger
 	// BaseURL is the service's public URL; an https one makes the
 	// session cookie Secure even behind a proxy that ends TLS.
 	BaseURL string

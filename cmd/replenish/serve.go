@@ -20,6 +20,7 @@ import (
 	"replenish/calendar"
 	"replenish/console"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/engine"
 	"replenish/gateway"
 	"replenish/homeassistant"
@@ -327,7 +328,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	ord := orders.New(store, now, cfg.Orders, vendors, log, ntf)
 	gw := gateway.New(store, now, ord, ntf)
 	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
-	srv := &web.Server{
+	dev := devices.New(store, gw, now, log)
+	dev.ReportStateAfter = cfg.ReportStateAfter
+	srv := &web.Server{Devices: dev,
 		Store: store, Console: con, Customers: customers.New(store, now, ntf), Orders: ord, Notifications: ntf, Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
 		FulfilmentKey: cfg.Orders.Fulfilment.Key,
@@ -343,7 +346,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
 	if cfg.ReportStateAfter > 0 {
-		srv.Customers.AskStateWith(stateAsks, cfg.ReportStateAfter)
+		srv.Customers.AskStateWith(dev.Asker(stateAsks), cfg.ReportStateAfter)
 	}
 	// The customer pages, beside the console's, on the same services; the
 	// link builder's base URL per region.

@@ -108,4 +108,8 @@ func testDevices(t *testing.T, s storage.Store) {
 	wantCode(t, err, replenish.ENotFound, "revoking twice")
 	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetClaimCode(ctx, "d2", []byte("x")) })
 	wantCode(t, err, replenish.ENotFound, "a new code for a revoked device")
+	// Its serial number may name a new device.
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		return tx.InsertDevice(ctx, dev("d4", "SN-2"), []byte("pw4"), []byte("claim4"))
+	})
 }

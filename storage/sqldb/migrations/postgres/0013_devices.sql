@@ -15,6 +15,9 @@ CREATE TABLE devices (
     claimed_at    BIGINT,
     revoked_at    BIGINT,
     last_seen_at  BIGINT,
-    connectivity  TEXT NOT NULL DEFAULT '',
-    UNIQUE (vendor_code, model_id, serial_number)
+    connectivity  TEXT NOT NULL DEFAULT ''
 );
+
+-- A serial number names one live device of a model; once revoked, it may
+-- be provisioned again as a new device.
+CREATE UNIQUE INDEX devices_serial ON devices (vendor_code, model_id, serial_number) WHERE revoked_at IS NULL;
