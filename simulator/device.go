@@ -161,7 +161,7 @@ func (d *Device) levelReport(token, messageID string, at time.Time) (message, bo
 	body, _ := json.Marshal(map[string]any{
 		"event": map[string]any{
 			"header":   gateway.Header{Namespace: "Alexa", Name: "ChangeReport", PayloadVersion: "3", MessageID: messageID},
-			"endpoint": gateway.EndpointRef{Scope: &gateway.Scope{Type: "BearerToken", Token: token}, EndpointID: d.EndpointID},
+			"endpoint": gateway.EndpointRef{Scope: scope(token), EndpointID: d.EndpointID},
 			"payload": map[string]any{"change": map[string]any{
 				"cause": map[string]string{"type": "PERIODIC_POLL"}, "properties": props}},
 		},
@@ -193,11 +193,20 @@ func (d *Device) event(s Slot, name, token, messageID string, payload map[string
 		"event": map[string]any{
 			"header": gateway.Header{Namespace: s.Interface(), Name: name, Instance: s.Instance,
 				PayloadVersion: "3", MessageID: messageID},
-			"endpoint": gateway.EndpointRef{Scope: &gateway.Scope{Type: "BearerToken", Token: token}, EndpointID: d.EndpointID},
+			"endpoint": gateway.EndpointRef{Scope: scope(token), EndpointID: d.EndpointID},
 			"payload":  payload,
 		},
 	})
 	return message{name: name, token: token, body: body}
+}
+
+// scope is the bearer token's scope of an event; a kit's events, whose
+// MQTT session is their identity, have none (token "").
+func scope(token string) *gateway.Scope {
+	if token == "" {
+		return nil
+	}
+	return &gateway.Scope{Type: "BearerToken", Token: token}
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }

@@ -43,6 +43,9 @@ type Summary struct {
 	// StateReports counts the deliveries (among Sent) of StateReports
 	// answering Replenish's ReportState directives.
 	StateReports int
+	// Resent counts the events that kits sent again over MQTT because no
+	// ack came in time.
+	Resent int
 
 	Missed int // device-days without reports
 	Late   int // level reports held back to arrive after a newer one

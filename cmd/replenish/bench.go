@@ -136,7 +136,7 @@ func runBench(ctx context.Context, cfg benchConfig, stdout io.Writer) error {
 			c := defaults(cfg.DB)
 			c.LogLevel, c.GatewayRate = slog.LevelWarn, 0
 			served <- serve(ctx, c, log, io.Discard,
-				func(baseURL, _ string) { ready <- baseURL })
+				func(s started) { ready <- s.URL })
 		}()
 		select {
 		case u := <-ready:

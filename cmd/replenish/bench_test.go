@@ -104,7 +104,7 @@ func benchSetup(b *testing.B, path string) bench.Fleet {
 	go func() {
 		c := defaults(path)
 		c.LogLevel = slog.LevelWarn
-		served <- serve(srvCtx, c, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
+		served <- serve(srvCtx, c, slog.New(slog.DiscardHandler), io.Discard, func(s started) { ready <- s.URL })
 	}()
 	var fleet bench.Fleet
 	select {

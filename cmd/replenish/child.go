@@ -17,22 +17,26 @@ import (
 // server is "replenish serve" running as a child process, as the crash
 // check, the soak and the kill tests run it.
 type server struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	url  string
+	mqtt string // the embedded MQTT broker's address
 }
 
 // readyLine is what serve logs once it listens.
-var readyLine = regexp.MustCompile(`msg="replenish is ready" addr=(\S+)`)
+var readyLine = regexp.MustCompile(`msg="replenish is ready" addr=(\S+) mqtt=(\S*)`)
 
-// watchReady reads serve's log to its end, passing on the address it logs
-// when ready and each error line to logErr.
-func watchReady(logs io.Reader, logErr func(line string)) <-chan string {
-	addr := make(chan string, 1)
+// listening is where serve listens, as its ready line says.
+type listening struct{ addr, mqtt string }
+
+// watchReady reads serve's log to its end, passing on the addresses it
+// logs when ready and each error line to logErr.
+func watchReady(logs io.Reader, logErr func(line string)) <-chan listening {
+	addr := make(chan listening, 1)
 	go func() {
 		sc := bufio.NewScanner(logs)
 		for sc.Scan() {
 			if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+				addr <- listening{m[1], m[2]}
 			} else if strings.Contains(sc.Text(), "level=ERROR") {
 				logErr(sc.Text())
 			}
@@ -46,7 +50,7 @@ func watchReady(logs io.Reader, logErr func(line string)) <-chan string {
 // port, without a gateway rate limit (the callers want many events in
 // flight), and returns once it answers. Its error log lines go to logErr.
 func startServer(bin, db, operatorKey string, logErr func(string), flags ...string) (*server, error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
 		"--gateway-rate", "0"}, flags...)...)
 	logs, err := cmd.StderrPipe()
 	if err != nil {
@@ -58,7 +62,7 @@ func startServer(bin, db, operatorKey string, logErr func(string), flags ...stri
 	addr := watchReady(logs, logErr)
 	select {
 	case a := <-addr:
-		return &server{cmd: cmd, url: "http://" + a}, nil
+		return &server{cmd: cmd, url: "http://" + a.addr, mqtt: a.mqtt}, nil
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
 		cmd.Wait()

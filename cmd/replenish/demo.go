@@ -114,7 +114,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	go func() {
-		served <- serve(serveCtx, cfg, log, io.Discard, func(url, _ string) { ready <- url })
+		served <- serve(serveCtx, cfg, log, io.Discard, func(s started) { ready <- s.URL })
 	}()
 	var url string
 	select {

@@ -56,7 +56,7 @@ func TestDemo(t *testing.T) {
 	var out, logs lockedBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"replenish", "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"),
+		done <- run(ctx, []string{"replenish", "demo", "--addr", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"),
 			"--duration", "20s", "--seed", "7", "--operator-key", key, "--cancel-window", "2s", "--order-tick", "200ms",
 			"--ship-after", "500ms", "--deliver-after", "500ms"}, func(string) string { return "" }, &out, &logs)
 	}()

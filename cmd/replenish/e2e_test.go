@@ -28,11 +28,19 @@ func startServe(t *testing.T, operatorKey string) string {
 // startServe's own, and so take precedence.
 func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string {
 	t.Helper()
+	url, _ := startServeMQTT(t, operatorKey, db, flags...)
+	return url
+}
+
+// startServeMQTT is startServeOn that also returns the embedded MQTT
+// broker's address.
+func startServeMQTT(t *testing.T, operatorKey, db string, flags ...string) (url, mqttAddr string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs, logw := io.Pipe()
 	done := make(chan error, 1)
 	// Devices report on the test's schedule only: no ReportState asks.
-	args := append([]string{"replenish", "serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
+	args := append([]string{"replenish", "serve", "--addr", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0", "--db", db, "--operator-key", operatorKey,
 		"--report-state-after", "0"}, flags...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, io.Discard, logw)
@@ -48,13 +56,13 @@ func startServeOn(t *testing.T, operatorKey, db string, flags ...string) string 
 	addr := watchReady(logs, func(line string) { t.Log(line) })
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return "http://" + a.addr, a.mqtt
 	case err := <-done:
 		t.Fatalf("serve stopped before it was ready: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not log that it was ready")
 	}
-	return ""
+	return "", ""
 }
 
 // eachStore runs fn on each database the service runs on: a new SQLite

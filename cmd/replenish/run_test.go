@@ -104,7 +104,7 @@ func TestSecretFile(t *testing.T) {
 // still works. The environment sets the flags.
 func TestFirstStart(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "first.db")
-	vars := map[string]string{"REPLENISH_DB": db, "REPLENISH_ADDR": "127.0.0.1:0"}
+	vars := map[string]string{"REPLENISH_DB": db, "REPLENISH_ADDR": "127.0.0.1:0", "REPLENISH_MQTT_LISTEN": "127.0.0.1:0"}
 	keyLine := regexp.MustCompile(`(?m)^\s+(rk_op_\S+)$`)
 	start := func() (string, string) {
 		t.Helper()

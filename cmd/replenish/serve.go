@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/mail"
+	"replenish/mqtt"
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/pagelink"
@@ -72,6 +74,20 @@ type config struct {
 	KeepReadings days
 	// HomeAssistant are the Home Assistant bridge's intervals.
 	HomeAssistant homeassistant.Settings
+	// MQTT is where CONNECT_KIT devices connect: the embedded broker's
+	// address (and TLS files), or an external broker's URL.
+	MQTT mqttConfig
+}
+
+// mqttConfig is the devices' MQTT broker, and each device's event rate.
+type mqttConfig struct {
+	Listen          string // the embedded broker's host:port; "" switches it off
+	TLSCert, TLSKey string
+	Broker          string // an external broker's URL; the embedded one is then off
+	// DeviceRate and DeviceBurst bound each device's events, as
+	// GatewayRate and GatewayBurst bound a vendor's.
+	DeviceRate  float64
+	DeviceBurst int
 }
 
 // days is a duration that can also be given in days: "400d".
@@ -144,6 +160,14 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
 	fs.StringVar(&c.SMTP.From, "smtp-from", "", "the From `address` of customer e-mail")
 	fs.StringVar(&c.SMTP.TLS, "smtp-tls", "starttls", "how to secure the SMTP connection (`mode`): starttls, tls, or none for a local relay")
+	fs.StringVar(&c.MQTT.Listen, "mqtt-listen", "127.0.0.1:1883",
+		"where the embedded MQTT broker for CONNECT_KIT devices listens (`host:port`; :8883 is usual with TLS; empty: no broker)")
+	fs.StringVar(&c.MQTT.TLSCert, "mqtt-tls-cert", "", "the embedded broker's TLS certificate (PEM `file`; with --mqtt-tls-key)")
+	fs.StringVar(&c.MQTT.TLSKey, "mqtt-tls-key", "", "the embedded broker's TLS private key (PEM `file`)")
+	fs.StringVar(&c.MQTT.Broker, "mqtt-broker", "",
+		"an external MQTT broker to take devices' events from instead (`URL` such as tcp://user:pass@broker:1883 or ssl://...); instances share them through $share/replenish")
+	fs.Float64Var(&c.MQTT.DeviceRate, "device-rate", 1, "events per second each CONNECT_KIT device may send, on average (`rate`; 0: no limit)")
+	fs.IntVar(&c.MQTT.DeviceBurst, "device-burst", 60, "events each device may send at once, above its rate (`count`)")
 	ha := homeassistant.DefaultSettings()
 	c.HomeAssistant = ha
 	fs.DurationVar(&c.HomeAssistant.Interval, "ha-interval", ha.Interval,
@@ -161,6 +185,7 @@ func defaults(db string) config {
 	var c config
 	c.flags(flag.NewFlagSet("defaults", flag.ContinueOnError), db)
 	c.Addr = "127.0.0.1:0"
+	c.MQTT.Listen = "127.0.0.1:0"
 	return c
 }
 
@@ -176,6 +201,9 @@ func (c *config) validate() error {
 	}
 	if c.GatewayRate > 0 && c.GatewayBurst < 1 {
 		return errors.New("--gateway-burst: at least 1 event")
+	}
+	if err := c.MQTT.validate(); err != nil {
+		return err
 	}
 	if (c.OperatorEmail == "") != (c.OperatorPassword == "") {
 		return errors.New("--operator-email and --operator-password: give both or neither")
@@ -235,6 +263,30 @@ func (c *config) validate() error {
 	return c.RegionURLs.validate()
 }
 
+func (m *mqttConfig) validate() error {
+	if m.Listen != "" {
+		if _, _, err := net.SplitHostPort(m.Listen); err != nil {
+			return fmt.Errorf("--mqtt-listen: %w (empty switches the broker off)", err)
+		}
+	}
+	if (m.TLSCert == "") != (m.TLSKey == "") {
+		return errors.New("--mqtt-tls-cert and --mqtt-tls-key: give both or neither")
+	}
+	if m.Broker != "" {
+		u, err := url.Parse(m.Broker)
+		if err != nil || u.Host == "" || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts"}, u.Scheme) {
+			return errors.New("--mqtt-broker: not a broker URL such as tcp://user:password@broker.example:1883 or ssl://broker.example:8883")
+		}
+	}
+	if m.DeviceRate < 0 {
+		return errors.New("--device-rate: 0 or more events per second")
+	}
+	if m.DeviceRate > 0 && m.DeviceBurst < 1 {
+		return errors.New("--device-burst: at least 1 event")
+	}
+	return nil
+}
+
 // regionURLs are the base URLs of the regions, by region (NA, EU, FE).
 type regionURLs map[string]string
 
@@ -278,12 +330,22 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	return serve(ctx, cfg, log, stdout, nil)
 }
 
+// started is what a service that answers tells its starter.
+type started struct {
+	URL string
+	// OperatorKey is the operator key created at this start ("" when the
+	// database already had one).
+	OperatorKey string
+	// MQTT is the devices' broker: the embedded one's address, the
+	// external one's URL without its password, or "" for none.
+	MQTT string
+}
+
 // serve builds the service by hand, in order, runs it until ctx ends, and
 // shuts it down in reverse order: HTTP, the ReportState directives under
-// way, then the database. ready, if set, is called with the base URL and
-// the operator key created at this start ("" when the database already
-// had one) once the service answers.
-func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, ready func(baseURL, operatorKey string)) error {
+// way, the MQTT broker, then the database. ready, if set, is called once
+// the service answers.
+func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, ready func(started)) error {
 	store, err := sqldb.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -328,8 +390,22 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	ord := orders.New(store, now, cfg.Orders, vendors, log, ntf)
 	gw := gateway.New(store, now, ord, ntf)
 	gw.Limit(gateway.NewLimiter(cfg.GatewayRate, cfg.GatewayBurst))
+	gw.LimitDevices(gateway.NewLimiter(cfg.MQTT.DeviceRate, cfg.MQTT.DeviceBurst))
 	dev := devices.New(store, gw, now, log)
 	dev.ReportStateAfter = cfg.ReportStateAfter
+	broker, err := startBroker(cfg.MQTT, dev, log)
+	if err != nil {
+		return err
+	}
+	mqttAddr := ""
+	if broker != nil {
+		// Closed before the database, after HTTP: a device's event under
+		// way is stored and acked, or not acked at all.
+		defer broker.Close()
+		dev.Use(broker)
+		ntf.SendDirectivesWith(broker)
+		mqttAddr = broker.Addr()
+	}
 	srv := &web.Server{Devices: dev,
 		Store: store, Console: con, Customers: customers.New(store, now, ntf), Orders: ord, Notifications: ntf, Gateway: gw,
 		Linking: linking.New(store, gw, vendors, log, now, baseURL), Users: us, Log: log, BaseURL: baseURL,
@@ -376,9 +452,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		wg.Wait()
 	}()
 	defer func() { stopTimers(); <-timersDone }()
-	log.Info("replenish is ready", "addr", ln.Addr().String(), "url", baseURL, "db", sqldb.Redact(cfg.DB), "version", versionString())
+	log.Info("replenish is ready", "addr", ln.Addr().String(), "mqtt", mqttAddr, "url", baseURL, "db", sqldb.Redact(cfg.DB),
+		"version", versionString())
 	if ready != nil {
-		ready(baseURL, operatorKey)
+		ready(started{URL: baseURL, OperatorKey: operatorKey, MQTT: mqttAddr})
 	}
 
 	select {
@@ -398,6 +475,47 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// The directives under way end before the database closes.
 	stateAsks.Wait()
 	return nil
+}
+
+// broker is the devices' MQTT broker, embedded or external.
+type broker interface {
+	mqtt.Transport
+	Addr() string
+}
+
+// external is an external broker, named by its URL without the password.
+type external struct {
+	*mqtt.External
+	url string
+}
+
+func (x external) Addr() string { return x.url }
+
+// startBroker starts the broker cfg names (nil for none).
+func startBroker(cfg mqttConfig, dev *devices.Service, log *slog.Logger) (broker, error) {
+	switch {
+	case cfg.Broker != "":
+		x, err := mqtt.NewExternal(mqtt.ExternalConfig{URL: cfg.Broker}, dev, log)
+		if err != nil {
+			return nil, fmt.Errorf("--mqtt-broker: %w", err)
+		}
+		if err := x.Start(); err != nil {
+			return nil, fmt.Errorf("--mqtt-broker: %w", err)
+		}
+		u, _ := url.Parse(cfg.Broker)
+		return external{x, u.Redacted()}, nil
+	case cfg.Listen != "":
+		e, err := mqtt.NewEmbedded(mqtt.EmbeddedConfig{Listen: cfg.Listen, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey}, dev, log)
+		if err != nil {
+			return nil, fmt.Errorf("--mqtt-listen: %w", err)
+		}
+		if err := e.Start(); err != nil {
+			return nil, fmt.Errorf("--mqtt-listen %s: %w: is another MQTT broker (such as Mosquitto) there? "+
+				"Choose another address, or --mqtt-listen \"\" to run without one", cfg.Listen, err)
+		}
+		return e, nil
+	}
+	return nil, nil
 }
 
 // firstOperator makes the operator's first console user from the

@@ -33,7 +33,7 @@ func TestShutdownKeepsAcknowledgedEvents(t *testing.T) {
 	cfg := defaults(db)
 	cfg.OperatorKey, cfg.LogLevel = key, slog.LevelError
 	go func() {
-		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(u, _ string) { ready <- u })
+		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), io.Discard, func(s started) { ready <- s.URL })
 	}()
 	var base string
 	select {
