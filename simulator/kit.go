@@ -36,25 +36,18 @@ type Kit struct {
 	stats  *Stats
 
 	mu      sync.Mutex
-	pending map[string]chan ack // by message ID
+	pending map[string]chan devices.Ack // by message ID
 	notices []LowSupply
 }
 
 // LowSupply is a SetLowSupply notice a kit received.
 type LowSupply = gateway.LowSupplyPayload
 
-type ack struct {
-	MessageID   string `json:"messageId"`
-	Status      int    `json:"status"`
-	Code        string `json:"code"`
-	Description string `json:"description"`
-}
-
 // NewKit returns a kit for device d with its MQTT password; st counts
 // what it sends (nil: nothing is counted).
 func NewKit(d *Device, password string, st *Stats) *Kit {
 	return &Kit{Device: d, Password: password, AckTimeout: 5 * time.Second, Attempts: 5, stats: st,
-		pending: map[string]chan ack{}}
+		pending: map[string]chan devices.Ack{}}
 }
 
 // Connect signs the kit in at broker (tcp://host:port), with its last
@@ -63,7 +56,7 @@ func (k *Kit) Connect(ctx context.Context, broker string) error {
 	id := k.EndpointID
 	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetUsername(id).SetPassword(k.Password).
 		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(false).SetOrderMatters(false).
-		SetConnectTimeout(10*time.Second).SetWill(mqtt.StatusTopic(id), "offline", 1, false)
+		SetConnectTimeout(10*time.Second).SetMaxReconnectInterval(2*time.Second).SetWill(mqtt.StatusTopic(id), "offline", 1, false)
 	o.SetOnConnectHandler(func(c paho.Client) {
 		// Subscribed again on every reconnection: the session is clean.
 		c.SubscribeMultiple(map[string]byte{mqtt.AcksTopic(id): 1, mqtt.DirectivesTopic(id): 1}, k.receive)
@@ -101,7 +94,7 @@ func (k *Kit) receive(_ paho.Client, m paho.Message) {
 	_, kind, _ := mqtt.ParseTopic(m.Topic())
 	switch kind {
 	case "acks":
-		var a ack
+		var a devices.Ack
 		if json.Unmarshal(m.Payload(), &a) != nil {
 			return
 		}
@@ -173,12 +166,21 @@ func (k *Kit) stateReport(correlation, messageID string, at time.Time) (message,
 // errNoAck is a delivery that got no ack in all its attempts.
 var errNoAck = errors.New("no ack")
 
+// Publish sends body, any event at all, as Send does, and returns its ack.
+func (k *Kit) Publish(ctx context.Context, body []byte) (devices.Ack, error) {
+	return k.Send(ctx, message{name: "event", body: body})
+}
+
+// Connected reports whether the kit's session is up.
+func (k *Kit) Connected() bool { return k.client != nil && k.client.IsConnectionOpen() }
+
 // Send publishes one event and waits for its ack, sending it again with
 // the same message ID while none comes, up to Attempts times; a 429 or
-// 503 ack is waited out and sent again too. It returns the last ack.
-func (k *Kit) Send(ctx context.Context, m message) (status int, code string, err error) {
+// 503 ack is waited out and sent again too. It returns the last ack, and
+// an error unless it is 202.
+func (k *Kit) Send(ctx context.Context, m message) (devices.Ack, error) {
 	id := messageIDOf(m.body)
-	ch := make(chan ack, 1)
+	ch := make(chan devices.Ack, 1)
 	k.mu.Lock()
 	k.pending[id] = ch
 	k.mu.Unlock()
@@ -203,22 +205,23 @@ func (k *Kit) Send(ctx context.Context, m message) (status int, code string, err
 			if k.stats != nil {
 				k.stats.delivered(m, false, a.Status, a.Code, time.Since(began))
 			}
+			var err error
 			if a.Status != 202 {
 				err = fmt.Errorf("%s %s: %d %s: %s", k.EndpointID, m.name, a.Status, a.Code, a.Description)
 			}
-			return a.Status, a.Code, err
+			return a, err
 		case <-time.After(k.AckTimeout):
 		case <-ctx.Done():
 			if k.stats != nil {
 				k.stats.update(func(s *Summary) { s.Interrupted++ })
 			}
-			return 0, "", ctx.Err()
+			return devices.Ack{}, ctx.Err()
 		}
 	}
 	if k.stats != nil {
 		k.stats.delivered(m, false, 0, "", time.Since(began))
 	}
-	return 0, "", fmt.Errorf("%s %s: %w after %d attempts", k.EndpointID, m.name, errNoAck, k.Attempts)
+	return devices.Ack{}, fmt.Errorf("%s %s: %w after %d attempts", k.EndpointID, m.name, errNoAck, k.Attempts)
 }
 
 // Day is one simulated day of the kit: use (unless it is the first day),
@@ -229,7 +232,7 @@ func (k *Kit) Day(ctx context.Context, use bool) error {
 	}
 	var errs []error
 	for _, m := range k.messages("", time.Now(), replenish.NewUUID) {
-		if _, _, err := k.Send(ctx, m); err != nil {
+		if _, err := k.Send(ctx, m); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -243,8 +246,8 @@ func (k *Kit) Report(ctx context.Context, messageID string, at time.Time) (int, 
 	if !ok {
 		return 0, fmt.Errorf("kit %s has no level sensor", k.EndpointID)
 	}
-	status, _, err := k.Send(ctx, m)
-	return status, err
+	a, err := k.Send(ctx, m)
+	return a.Status, err
 }
 
 // messageIDOf reads an event's message ID.

@@ -51,7 +51,7 @@ const (
 
 // neutralTables are the tables whose writes leave the cache valid.
 var neutralTables = []string{"events", "readings", "feed", "orders", "order_steps", "fulfilments",
-	"household_changes", "slot_changes", "notifications", "notification_settings", "homeassistant_bridges"}
+	"household_changes", "slot_changes", "notifications", "notification_settings", "homeassistant_bridges", "devices"}
 
 type writerCache struct {
 	// neutral remembers, by SQL text, whether a statement leaves the
