@@ -37,10 +37,12 @@ func (s *Service) CheckSilent(ctx context.Context, after time.Duration) (int, er
 				if err != nil {
 					return err
 				}
+				msg, err := silentMessage(ctx, tx, e, se.Newest)
+				if err != nil {
+					return err
+				}
 				if err := s.Customer(ctx, tx, replenish.FeedEntry{CustomerID: se.CustomerID, Type: replenish.FeedNotReporting,
-					EndpointID: se.EndpointID, CreatedAt: now,
-					Message: fmt.Sprintf("%s has not reported its supplies since %s. Check that it is on and connected.",
-						e.FriendlyName, se.Newest.Format("2006-01-02 15:04 MST"))}); err != nil {
+					EndpointID: se.EndpointID, CreatedAt: now, Message: msg}); err != nil {
 					return err
 				}
 				n++
@@ -52,4 +54,27 @@ func (s *Service) CheckSilent(ctx context.Context, after time.Duration) (int, er
 			return told, err
 		}
 	}
+}
+
+// silentMessage tells a customer that a device stopped reporting, and
+// what to check. A CONNECT_KIT device's own session says more: whether it
+// dropped its connection, and when, or is connected yet sends nothing.
+func silentMessage(ctx context.Context, tx storage.Tx, e replenish.Endpoint, newest time.Time) (string, error) {
+	const layout = "2006-01-02 15:04 MST"
+	msg := fmt.Sprintf("%s has not reported its supplies since %s.", e.FriendlyName, newest.Format(layout))
+	d, _, err := tx.Device(ctx, e.EndpointID)
+	if replenish.ErrorCode(err) == replenish.ENotFound || (err == nil && d.CustomerID != e.CustomerID) {
+		return msg + " Check that it is on and connected.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	switch d.Connectivity {
+	case replenish.ConnectivityOffline:
+		return msg + fmt.Sprintf(" It went offline at %s: check that it is on and that its Wi-Fi reaches the internet.",
+			d.LastSeenAt.Format(layout)), nil
+	case replenish.ConnectivityOnline:
+		return msg + " It is connected but sends no readings: restart it, and if that does not help, ask its maker.", nil
+	}
+	return msg + " It has never connected: check that it is on and set up.", nil
 }

@@ -115,14 +115,14 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // on the embedded broker: provisioned and claimed through the API, it
 // signs in, is asked for its state, reports, is acked once its events are
 // stored (a repeat counted once, a bad event refused naming its field),
-// is told its supply is low, and is dropped when revoked; on SQLite and
-// on PostgreSQL.
+// is told its supply is low, and is dropped when revoked, which its
+// customer hears of as a device gone offline; on SQLite and on PostgreSQL.
 func TestDevicesOverMQTT(t *testing.T) { eachStore(t, devicesOverMQTT) }
 
 func devicesOverMQTT(t *testing.T, db string) {
 	ctx := t.Context()
 	const operatorKey = "rk_op_mqtt_devices_test"
-	url, broker := startServeMQTT(t, operatorKey, db, "--report-state-after", "24h")
+	url, broker := startServeMQTT(t, operatorKey, db, "--report-state-after", "24h", "--not-reporting-after", "4s")
 	w := newKitWorld(t, url, "tcp://"+broker, operatorKey)
 	ps := w.provision(t, "SN-A", "SN-B")
 	a, b := ps[0], ps[1]
@@ -210,6 +210,22 @@ func devicesOverMQTT(t *testing.T, db string) {
 	eventually(t, "the endpoint shows the device offline", func() bool {
 		e, _ := w.endpoint(t, a.DeviceID)
 		return e.Connectivity == replenish.ConnectivityOffline
+	})
+	// Silent since, it is reported as offline since it dropped.
+	eventually(t, "the customer is told the device went offline", func() bool {
+		var f struct{ Items []replenish.FeedEntry }
+		if err := w.api.Do(ctx, "GET", "/api/v1/feed", w.cu.APIKey, nil, &f); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range f.Items {
+			if e.Type == replenish.FeedNotReporting && e.EndpointID == a.DeviceID {
+				if !strings.Contains(e.Message, "went offline at") {
+					t.Fatalf("not-reporting notice %q, want it to say the device went offline", e.Message)
+				}
+				return true
+			}
+		}
+		return false
 	})
 	again := simulator.NewKit(simulator.NewDevice(w.v.Kinds[0], a.DeviceID, "x", rand.New(rand.NewPCG(1, 1))), a.Password, nil)
 	if err := again.Connect(ctx, w.broker); err == nil {
