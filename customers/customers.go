@@ -21,6 +21,7 @@ type Service struct {
 	now    func() time.Time
 	notify *notifications.Service
 	asker  StateAsker
+	kits   StateAsker
 	after  time.Duration
 	// silentAfter is how long a slot may stay silent before it is shown
 	// as not reporting.
@@ -48,10 +49,25 @@ type StateAsker interface {
 	Ask(vendorCode, customerID, endpointID string)
 }
 
-// AskStateWith has Endpoints ask the vendor, through a, for the state of
-// each device whose newest level is older than after (or that never
-// reported one).
-func (s *Service) AskStateWith(a StateAsker, after time.Duration) { s.asker, s.after = a, after }
+// AskStateWith has Endpoints ask for the state of each device whose
+// newest level is older than after (or that never reported one): a
+// vendor cloud's endpoint through cloud, a CONNECT_KIT device through
+// kits, which asks it over MQTT.
+func (s *Service) AskStateWith(cloud, kits StateAsker, after time.Duration) {
+	s.asker, s.kits, s.after = cloud, kits, after
+}
+
+// ask asks, without blocking, for a fresh state of endpoint e of model m
+// when its newest level is old.
+func (s *Service) ask(m replenish.Model, customerID string, e replenish.Endpoint) {
+	a := s.asker
+	if m.Kind == replenish.KindConnectKit {
+		a = s.kits
+	}
+	if a != nil && s.now().Sub(newestLevel(e)) > s.after {
+		a.Ask(e.VendorCode, customerID, e.EndpointID)
+	}
+}
 
 // Endpoint is a device as the customer API shows it.
 type Endpoint struct {
@@ -176,8 +192,8 @@ func (s *Service) endpoints(ctx context.Context, customerID string, ask bool) ([
 				}
 			}
 			out = append(out, v)
-			if ask && s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
-				s.asker.Ask(e.VendorCode, customerID, e.EndpointID)
+			if ask {
+				s.ask(m, customerID, e)
 			}
 		}
 		return nil

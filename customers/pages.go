@@ -140,9 +140,7 @@ func (s *Service) Page(ctx context.Context, customerID, vendorCode, modelID stri
 				}
 			}
 			out.Devices = append(out.Devices, view)
-			if s.asker != nil && s.now().Sub(newestLevel(e)) > s.after {
-				s.asker.Ask(e.VendorCode, customerID, e.EndpointID)
-			}
+			s.ask(m, customerID, e)
 		}
 		return nil
 	})

@@ -78,33 +78,8 @@ func (s *Service) askState(deviceID string, now time.Time) {
 	}
 }
 
-// StateAsker asks an endpoint for its state without blocking, as the
-// customer pages do when a level is old.
-type StateAsker interface {
-	Ask(vendorCode, customerID, endpointID string)
-}
-
-// Asker returns a StateAsker that asks a claimed device over MQTT and
-// any other endpoint through next, its vendor's cloud (nil: none).
-func (s *Service) Asker(next StateAsker) StateAsker { return asker{s, next} }
-
-type asker struct {
-	s    *Service
-	next StateAsker
-}
-
-func (a asker) Ask(vendorCode, customerID, endpointID string) {
-	var d replenish.Device
-	err := a.s.store.Read(context.Background(), func(tx storage.Tx) (err error) {
-		d, _, err = tx.Device(context.Background(), endpointID)
-		return err
-	})
-	switch {
-	case err == nil && d.CustomerID == customerID && d.VendorCode == vendorCode:
-		a.s.askState(endpointID, a.s.now())
-	case err != nil && replenish.ErrorCode(err) != replenish.ENotFound:
-		a.s.log.Warn("device not read", "endpoint", endpointID, "err", err)
-	case a.next != nil:
-		a.next.Ask(vendorCode, customerID, endpointID)
-	}
+// Ask asks a customer's CONNECT_KIT device for its state over MQTT, at
+// most once each askInterval, without blocking the page that asks.
+func (s *Service) Ask(vendorCode, customerID, deviceID string) {
+	go s.askState(deviceID, s.now())
 }

@@ -290,11 +290,14 @@ func ProvisionKits(ctx context.Context, c *Client, v *Vendor, modelID string, se
 	return out.Devices, nil
 }
 
-// ClaimKit has a customer claim a device with its code, naming it, after
-// the vendor made the customer a test account of the model in the US.
-func ClaimKit(ctx context.Context, c *Client, v *Vendor, modelID string, cu *Customer, code, name string) error {
-	if err := c.Do(ctx, "PUT", "/api/v1/models/"+modelID+"/marketplaces/US/test-accounts/"+cu.CustomerID, v.APIKey, nil, nil); err != nil {
-		return err
-	}
+// ClaimKit has a customer claim a device with its code, naming it. Until
+// the model is certified, only its test accounts can (TestAccount).
+func ClaimKit(ctx context.Context, c *Client, cu *Customer, code, name string) error {
 	return c.Do(ctx, "POST", "/api/v1/devices/claim", cu.APIKey, map[string]string{"claimCode": code, "friendlyName": name}, nil)
+}
+
+// TestAccount has the vendor make a customer a test account of its model
+// in marketplace mp.
+func TestAccount(ctx context.Context, c *Client, v *Vendor, modelID, mp string, cu *Customer) error {
+	return c.Do(ctx, "PUT", "/api/v1/models/"+modelID+"/marketplaces/"+mp+"/test-accounts/"+cu.CustomerID, v.APIKey, nil, nil)
 }

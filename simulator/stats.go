@@ -113,6 +113,9 @@ func (s *Stats) delivered(m message, repeat bool, status int, code string, took 
 	}
 }
 
+// Day records that simulated day n is done.
+func (s *Stats) Day(n int) { s.update(func(s *Summary) { s.Day = n }) }
+
 // Summary returns what was counted so far.
 func (s *Stats) Summary() Summary {
 	s.mu.Lock()

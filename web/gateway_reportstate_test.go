@@ -20,7 +20,7 @@ import (
 // as serve wires it.
 func gwAskState(e *env) *linking.StateAsker {
 	a := linking.NewStateAsker(e.Server.Linking)
-	e.Server.Customers.AskStateWith(a, 24*time.Hour)
+	e.Server.Customers.AskStateWith(a, nil, 24*time.Hour)
 	return a
 }
 

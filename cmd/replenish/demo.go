@@ -18,10 +18,11 @@ import (
 
 const demoAbout = `Starts Replenish on a fresh SQLite file, registers a simulated printer
 vendor, links two customers through the real protocol (one with smart
-reorder, one notified), and runs the simulated fleet against it, printing
-low supplies, orders and each step of an order as they happen, with the
-notifications the vendor's cloud receives at its webhook and the
-customers' e-mails.
+reorder, one notified), gives the first a CONNECT_KIT printer that talks
+to Replenish's own MQTT broker (--kits), and runs the simulated fleet
+against it, printing low supplies, orders and each step of an order as
+they happen, with the notifications the vendor's cloud receives at its
+webhook and the customers' e-mails.
 
 The order windows are seconds instead of days (--cancel-window and the
 others below), and a simulated fulfilment clerk ships each released order
@@ -47,7 +48,7 @@ which keeps them in memory and prints a line for each as it arrives;
 var demoDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 2, Kinds: "printer", PerCustomer: 1, Marketplaces: "US",
 	Auto: 0.5, Days: 60, Speed: 86400, Duration: time.Minute, Concurrency: 2, Noise: 0, Watch: true,
 	Progress: 10 * time.Second, Clerk: true, ShipAfter: 5 * time.Second, DeliverAfter: 5 * time.Second,
-	Settle: time.Minute, CancelSecond: true, History: 14}
+	Settle: time.Minute, CancelSecond: true, History: 14, Kits: 1}
 
 // demoWindows are the demo's order windows, short enough for an order's
 // whole life to pass while one watches: the service's flags of the same
@@ -65,8 +66,12 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	for _, w := range demoWindows {
 		setDefault(fs, w.flag, w.value)
 	}
+	// The demo's broker takes a free port, as a broker already on 1883
+	// (Mosquitto, say) is likely on a machine that tries Replenish.
+	setDefault(fs, "mqtt-listen", "127.0.0.1:0")
 	o.flags(fs, demoDefaults)
 	o.CancelSecond = demoDefaults.CancelSecond // no flag sets it
+	fs.Lookup("mqtt").Usage = "with --kits: the MQTT broker the kits connect to (`URL`; default the demo's own)"
 	if err := parse(fs, args, getenv); err != nil {
 		return err
 	}
@@ -101,7 +106,7 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: max(cfg.LogLevel, slog.LevelWarn)}))
 
-	ready := make(chan string, 1)
+	ready := make(chan started, 1)
 	served := make(chan error, 1)
 	// The server outlives Ctrl-C until the fleet's summary, which reads
 	// orders and notices from it, is printed.
@@ -114,13 +119,21 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	go func() {
-		served <- serve(serveCtx, cfg, log, io.Discard, func(s started) { ready <- s.URL })
+		served <- serve(serveCtx, cfg, log, io.Discard, func(s started) { ready <- s })
 	}()
 	var url string
 	select {
 	case err := <-served:
 		return err
-	case url = <-ready:
+	case s := <-ready:
+		url = s.URL
+		switch {
+		case o.MQTT != "": // the kits go to the broker given
+		case s.MQTT == "":
+			o.Kits = 0 // no broker, no kit
+		default:
+			o.MQTT = "tcp://" + s.MQTT
+		}
 	}
 	fmt.Fprintf(stdout, "Replenish is running at %s on %s.\n  operator API key %s\n", url, cfg.DB, cfg.OperatorKey)
 	fmt.Fprintf(stdout, "  orders   cancellable for %s, then released; the clerk ships them %s later and delivers them %s after that\n",
@@ -131,6 +144,10 @@ func demoCommand(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stdout, "  e-mail   customers' e-mails go to the demo's SMTP sink at %s: a line \"e-mail to ...\" below for each\n", sink.Addr())
 	} else {
 		fmt.Fprintf(stdout, "  e-mail   customers' e-mails go to the SMTP server at %s\n", cfg.SMTP.Addr)
+	}
+	if o.Kits > 0 {
+		fmt.Fprintf(stdout, "  mqtt     CONNECT_KIT devices connect to the broker at %s: the fleet's %d kit printer(s) report there; a \"kit\" line below for each\n",
+			o.MQTT, o.Kits)
 	}
 	fmt.Fprintf(stdout, "  webhooks the vendor's cloud receives each notification about its devices and orders: a WEBHOOK line below\n")
 	fmt.Fprintf(stdout, "  outbox   every notification, e-mails and webhooks, with its status: GET %s/api/v1/notifications with the operator's key\n\n", url)

@@ -120,11 +120,17 @@ func TestDemo(t *testing.T) {
 		": PENDING → RELEASED (the cancellation window ended, by service)", ": RELEASED → SHIPPED (tracking SIM",
 		": SHIPPED → DELIVERED (by operator)", ": PENDING → CANCELLED (I bought one at the shop, by customer)",
 		"reported 14 days of its log; its forecast", "% a day: runs out about ",
+		"  kit      KIT-00001        dev_", "mqtt     CONNECT_KIT devices connect to the broker at tcp://127.0.0.1:",
 		fmt.Sprintf("orders placed       %d (delivered %d, shipped 0, released 0, pending 0, cancelled 1)", len(os), len(os)-1),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, text)
 		}
+	}
+	// The kit printer reported over MQTT every day, each event acked.
+	kits := regexp.MustCompile(`MQTT kits +(\d+) events acked \(202\) of (\d+) sent, \d+ sent again for want of an ack, (\d+) rejected`).FindStringSubmatch(text)
+	if kits == nil || kits[1] == "0" || kits[1] != kits[2] || kits[3] != "0" {
+		t.Errorf("the kit's summary %q: want every event it sent acked, none refused", kits)
 	}
 	if n[replenish.OrderDelivered] != len(os)-1 || n[replenish.OrderCancelled] != 1 || len(os) < 2 {
 		t.Errorf("the API lists %d orders, %v; want all delivered but the one cancelled", len(os), n)

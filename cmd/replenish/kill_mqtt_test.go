@@ -45,7 +45,7 @@ func TestKillMQTT(t *testing.T) {
 	}
 	ps := w.provision(t, serials...)
 	for _, p := range ps {
-		if err := simulator.ClaimKit(t.Context(), w.api, w.v, w.model, w.cu, p.ClaimCode, p.SerialNumber); err != nil {
+		if err := w.claim(t, p.ClaimCode, p.SerialNumber); err != nil {
 			t.Fatal(err)
 		}
 	}

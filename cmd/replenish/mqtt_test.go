@@ -43,7 +43,17 @@ func newKitWorld(t *testing.T, url, broker, operatorKey string) *kitWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &kitWorld{api: api, v: v, model: v.Kinds[0].ModelID, cu: cu, broker: broker}
+	w := &kitWorld{api: api, v: v, model: v.Kinds[0].ModelID, cu: cu, broker: broker}
+	// Until the model is certified, its test accounts claim its devices.
+	if err := simulator.TestAccount(ctx, api, v, w.model, "US", cu); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// claim has the customer claim a device.
+func (w *kitWorld) claim(t *testing.T, code, name string) error {
+	return simulator.ClaimKit(t.Context(), w.api, w.cu, code, name)
 }
 
 // provision has the vendor provision devices with these serial numbers.
@@ -126,7 +136,7 @@ func devicesOverMQTT(t *testing.T, db string) {
 	w := newKitWorld(t, url, "tcp://"+broker, operatorKey)
 	ps := w.provision(t, "SN-A", "SN-B")
 	a, b := ps[0], ps[1]
-	if err := simulator.ClaimKit(ctx, w.api, w.v, w.model, w.cu, a.ClaimCode, "Study printer"); err != nil {
+	if err := w.claim(t, a.ClaimCode, "Study printer"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -258,7 +268,7 @@ func TestDevicesExternalBroker(t *testing.T) {
 	}
 	w := newKitWorld(t, url, broker, operatorKey)
 	p := w.provision(t, "SN-EXT-"+replenish.NewID("", 6))[0]
-	if err := simulator.ClaimKit(t.Context(), w.api, w.v, w.model, w.cu, p.ClaimCode, "Kitchen printer"); err != nil {
+	if err := w.claim(t, p.ClaimCode, "Kitchen printer"); err != nil {
 		t.Fatal(err)
 	}
 	st := simulator.NewStats()

@@ -422,7 +422,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// in the background.
 	stateAsks := linking.NewStateAsker(srv.Linking)
 	if cfg.ReportStateAfter > 0 {
-		srv.Customers.AskStateWith(dev.Asker(stateAsks), cfg.ReportStateAfter)
+		srv.Customers.AskStateWith(stateAsks, dev, cfg.ReportStateAfter)
 	}
 	// The customer pages, beside the console's, on the same services; the
 	// link builder's base URL per region.

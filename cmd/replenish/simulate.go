@@ -55,6 +55,11 @@ type simOptions struct {
 	// History is how many days of readings one device reports from its
 	// log once linked, so that its forecast shows at once.
 	History int
+	// Kits is how many CONNECT_KIT printers talk to Replenish over MQTT,
+	// at the broker MQTT, beside the cloud's fleet, claimed by its
+	// customers in turn.
+	Kits int
+	MQTT string
 	// CancelSecond has the first customer, when on smart reorder, cancel
 	// their second order while it is pending: the demo's way to show a
 	// cancellation. No flag sets it.
@@ -62,7 +67,7 @@ type simOptions struct {
 }
 
 // fleetDefaults are simulate's defaults: a mixed fleet, with noise.
-var fleetDefaults = simOptions{Listen: "127.0.0.1:0", Devices: 200, Kinds: "printer,washer,coffee,vacuum",
+var fleetDefaults = simOptions{Listen: "127.0.0.1:0", MQTT: "tcp://127.0.0.1:1883", Devices: 200, Kinds: "printer,washer,coffee,vacuum",
 	PerCustomer: 4, Marketplaces: "US,UK,DE,JP", Auto: 0.25, Days: 30, Speed: 86400, Concurrency: 8, Noise: 1,
 	Progress: 5 * time.Second, ShipAfter: 5 * time.Second, DeliverAfter: 5 * time.Second}
 
@@ -90,6 +95,8 @@ func (o *simOptions) flags(fs *flag.FlagSet, d simOptions) {
 	fs.DurationVar(&o.ShipAfter, "ship-after", d.ShipAfter, "with --clerk: ship a released order this long after the clerk first sees it (`duration`)")
 	fs.DurationVar(&o.DeliverAfter, "deliver-after", d.DeliverAfter, "with --clerk: deliver a shipped order this long after the clerk first sees it (`duration`)")
 	fs.IntVar(&o.History, "history", d.History, "days of daily readings the first printer reports from its log once linked, so that its run-out forecast shows at once (0: none)")
+	fs.IntVar(&o.Kits, "kits", d.Kits, "how many CONNECT_KIT printers, beside the fleet, talk to Replenish over MQTT themselves (claimed by the fleet's customers in turn)")
+	fs.StringVar(&o.MQTT, "mqtt", d.MQTT, "with --kits: Replenish's MQTT broker, where the kits connect (`URL`, such as tcp://127.0.0.1:1883)")
 	fs.DurationVar(&o.Settle, "settle", d.Settle, "after the days, wait up to this long for the fleet's open orders to be delivered or cancelled, so that the summary shows where they ended (`duration`; 0: count them at once)")
 }
 
@@ -119,6 +126,10 @@ func (o *simOptions) validate() error {
 		return errors.New("--ship-after, --deliver-after: 0 or a positive duration")
 	case o.Settle < 0:
 		return errors.New("--settle: 0 or a positive duration")
+	case o.Kits < 0 || o.Kits > 10000:
+		return errors.New("--kits: from 0 to 10000")
+	case o.Kits > 0 && o.MQTT != "" && !strings.Contains(o.MQTT, "://"):
+		return errors.New("--mqtt: the broker's URL, such as tcp://127.0.0.1:1883")
 	case o.OperatorKey == "":
 		return errors.New("--operator-key: required, to register the simulated vendor (REPLENISH_OPERATOR_KEY works too)")
 	}
@@ -219,6 +230,10 @@ type fleetResult struct {
 	// WebhooksPending those Replenish had yet to deliver at the end.
 	Webhooks        simulator.Webhooks
 	WebhooksPending int
+	// Kits is what the CONNECT_KIT printers sent over MQTT, KitNotices the
+	// low-supply notices their displays received.
+	Kits       *simulator.Summary
+	KitNotices int
 }
 
 // simulate runs the fleet of o against the Replenish at o.URL, prints
@@ -244,7 +259,11 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	api := &simulator.Client{URL: strings.TrimSuffix(o.URL, "/"), HTTP: httpClient}
 
 	fmt.Fprintf(out, "Registering a simulated vendor at %s ...\n", api.URL)
-	v, err := simulator.RegisterFleet(ctx, api, o.OperatorKey, skillURL, kinds, mps)
+	registered := kinds
+	if o.Kits > 0 {
+		registered = append(slices.Clone(kinds), simulator.KitOf(simulator.Kinds[0]))
+	}
+	v, err := simulator.RegisterFleet(ctx, api, o.OperatorKey, skillURL, registered, mps)
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("registering the simulated vendor: %w", err)
@@ -262,7 +281,9 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 		}
 	}
 	r := rand.New(rand.NewPCG(seed, seed>>1|1))
-	households := simulator.Households(o.Devices, o.PerCustomer, v.Kinds, r)
+	// The cloud's fleet is of the kinds asked for; the kit model's devices
+	// come by MQTT.
+	households := simulator.Households(o.Devices, o.PerCustomer, v.Kinds[:len(kinds)], r)
 	st := simulator.NewStats()
 	// The watch shows the vendor's notifications too; those that come
 	// while customers link wait for its first look.
@@ -305,6 +326,15 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	}
 	fmt.Fprintf(out, "  vendor   %-16s API key %s\n  skill endpoint %s, webhooks at %s, seed %d\n\n", v.VendorCode, v.APIKey,
 		skillURL, simulator.WebhookPath, seed)
+	var kits *kitFleet
+	if o.Kits > 0 && runCtx.Err() == nil {
+		if kits, err = startKits(runCtx, api, v, v.Kinds[len(kinds)], o.Kits, o.MQTT, res.People, seed, out); err != nil {
+			shown()
+			return nil, err
+		}
+		defer kits.close()
+		fmt.Fprintln(out)
+	}
 	if ep := printerOf(cloud); o.History > 0 && ep != "" && runCtx.Err() == nil {
 		if err := showForecast(runCtx, api, res.People, ep, o.History, out); err != nil && runCtx.Err() == nil {
 			fmt.Fprintf(out, "  ! the printer's forecast: %v\n\n", err)
@@ -337,8 +367,13 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 			w = newWatcher(api, res.People, v, hooks, out, func() int { return st.Summary().Day })
 			background.Go(func() { w.run(bgCtx) })
 		}
+		var kitDays sync.WaitGroup
+		if kits != nil {
+			kitDays.Go(func() { kits.run(runCtx, o.Days, o.Speed, o.Concurrency) })
+		}
 		cloud.Simulate(runCtx, simulator.RunOptions{Days: o.Days, Speed: o.Speed, Concurrency: o.Concurrency,
 			Noise: simulator.DefaultNoise(o.Noise)}, st)
+		kitDays.Wait()
 	}
 	cloud.WaitForStateReports()
 	shown()
@@ -361,6 +396,10 @@ func simulate(ctx context.Context, o simOptions, out, progress io.Writer, log *s
 	}
 	res.Webhooks = cloud.Webhooks()
 	res.Summary = st.Summary()
+	if kits != nil {
+		ks := kits.stats.Summary()
+		res.Kits, res.KitNotices = &ks, kits.notices()
+	}
 	var oc outcomes
 	oc, err = countOutcomes(countCtx, api, res.People, o.Concurrency)
 	res.Orders, res.OrdersBy, res.LowNotices = oc.orders, oc.byStatus, oc.low
@@ -625,6 +664,12 @@ func printSummary(out io.Writer, r *fleetResult, o simOptions, mps []string, cou
 	fmt.Fprintf(out, "  latency             p50 %s  p90 %s  p99 %s  max %s\n", ms(s.P50), ms(s.P90), ms(s.P99), ms(s.Max))
 	fmt.Fprintf(out, "  noise               %d late reports, %d missed device-days, %d devices went silent\n", s.Late, s.Missed, s.Silent)
 	fmt.Fprintf(out, "  vendor webhooks     %s\n", webhookLine(r.Webhooks, r.WebhooksPending))
+	if k := r.Kits; k != nil {
+		fmt.Fprintf(out, "  MQTT kits           %d events acked (202) of %d sent, %d sent again for want of an ack, %d rejected%s\n",
+			k.Accepted, k.Sent, k.Resent, k.RejectedTotal(), byCount(k.Rejected, "no ack"))
+		fmt.Fprintf(out, "    their devices    %d state reports answering ReportState, %d low-supply notices on their displays; ack latency p50 %s  p99 %s\n",
+			k.StateReports, r.KitNotices, ms(k.P50), ms(k.P99))
+	}
 	if countErr != nil {
 		fmt.Fprintf(out, "  orders and notices  could not be read: %v\n", countErr)
 		return
