@@ -35,6 +35,10 @@ time. With --preload-endpoints and --preload-readings the database first
 gets that many other endpoints and readings, by bulk SQL; give --db to
 keep that file and reuse it in later runs.
 
+"replenish bench mqtt" measures the same ingest from CONNECT_KIT devices
+over MQTT, on the embedded broker: events/s acked once stored, and the
+latency from publishing an event to its ack (see its --help).
+
 Two more checks run a real "replenish serve" child process (see their
 --help):
 
@@ -64,6 +68,8 @@ func benchCommand(ctx context.Context, args []string, getenv func(string) string
 			return crashCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "soak":
 			return soakCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "mqtt":
+			return benchMQTTCommand(ctx, args[1:], getenv, stdout, stderr)
 		}
 	}
 	var cfg benchConfig
