@@ -23,6 +23,7 @@ import (
 	"replenish"
 	"replenish/calendar"
 	"replenish/customers"
+	"replenish/devices"
 	"replenish/homeassistant"
 	"replenish/linking"
 	"replenish/measure"
@@ -39,6 +40,8 @@ type Server struct {
 	Orders        *orders.Service
 	Notifications *notifications.Service
 	Linking       *linking.Service
+	// Devices claims and releases CONNECT_KIT devices.
+	Devices *devices.Service
 	// Calendar is the customers' calendar feeds.
 	Calendar *calendar.Service
 	// HomeAssistant is told when a customer changes their bridge (nil:
@@ -143,6 +146,8 @@ var notices = map[string]string{
 	"calendar":   "Your calendar has a new address. The old one no longer works: subscribe to the new one.",
 	"bridge-on":  "Saved. Replenish is connecting to your broker: the state below says how it goes.",
 	"bridge-off": "Saved. The bridge is off: Replenish removes its entities from Home Assistant and disconnects.",
+	"claimed":    "Added. The device reports here once it is on and connected.",
+	"removed":    "Removed. The device is no longer yours; its maker can give a new code to set it up again.",
 }
 
 // render writes the page name with status.

@@ -104,7 +104,7 @@ func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 	}()
 	t.Cleanup(func() { stopBridge(); <-bridgeDone })
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: cs, Orders: ord, Notifications: ntf,
-		Linking: lk, Calendar: srv.Calendar, HomeAssistant: srv.HomeAssistant, Log: log, BaseURL: baseURL})
+		Linking: lk, Calendar: srv.Calendar, HomeAssistant: srv.HomeAssistant, Devices: srv.Devices, Log: log, BaseURL: baseURL})
 	hs.Config.Handler = srv.Handler()
 	hs.Start()
 	t.Cleanup(hs.Close)

@@ -10,6 +10,7 @@ import (
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/pagelink"
+	"replenish/web"
 )
 
 // deviceGroup is one vendor's devices on the home page.
@@ -34,12 +35,14 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, u replenish.User) 
 	}
 	var groups []deviceGroup
 	for _, v := range vs {
-		if v.Status != replenish.LinkLinked {
-			continue
-		}
 		p, err := s.Customers.Page(r.Context(), u.CustomerID, v.Code, "")
 		if err != nil {
 			return err
+		}
+		// A vendor shows when linked, or when the customer claimed one of
+		// its CONNECT_KIT devices, which need no link.
+		if v.Status != replenish.LinkLinked && len(p.Devices) == 0 {
+			continue
 		}
 		groups = append(groups, deviceGroup{Vendor: v, Page: p, link: pagelink.Link{VendorCode: v.Code}})
 	}
@@ -355,4 +358,46 @@ func (s *Server) app(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", csp+"; script-src 'self'")
 	h.Set("Referrer-Policy", "same-origin")
 	w.Write([]byte(buf.String()))
+}
+
+// claimPage asks for a CONNECT_KIT device's claim code.
+func (s *Server) claimPage(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	s.render(w, r, http.StatusOK, "claim", &view{Title: "Add a device", Customer: &u})
+	return nil
+}
+
+// claim makes the device whose code the customer typed theirs, and shows
+// it among their devices.
+func (s *Server) claim(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	e, err := s.Devices.Claim(r.Context(), u.CustomerID, r.PostForm.Get("claimCode"), r.PostForm.Get("friendlyName"))
+	switch code := replenish.ErrorCode(err); code {
+	case "":
+		seeOther(w, r, pagelink.Link{PageType: pagelink.DeviceList, VendorCode: e.VendorCode}.WebPath(), "claimed")
+		return nil
+	case replenish.EInvalid, replenish.ENotFound, replenish.EThrottled, replenish.EForbidden, replenish.ENotReady:
+		v := &view{Title: "Add a device", Customer: &u}
+		v.refuse(r, "claim", err, nil)
+		if code != replenish.EInvalid {
+			// The code is what is wrong, whatever the service says.
+			v.Fields["claimCode"] = v.Problem
+		}
+		s.render(w, r, web.Status(code), "claim", v)
+		return nil
+	}
+	return err
+}
+
+// removeDevice gives up a CONNECT_KIT device.
+func (s *Server) removeDevice(w http.ResponseWriter, r *http.Request, u replenish.User) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if err := s.Devices.Release(r.Context(), u.CustomerID, r.PathValue("endpointId")); err != nil {
+		return err
+	}
+	seeOther(w, r, "/account/", "removed")
+	return nil
 }

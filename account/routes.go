@@ -25,6 +25,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	pages.HandleFunc("GET /account/vendors", s.signedIn(s.vendors))
 	pages.HandleFunc("POST /account/vendors/{vendorCode}/link", s.signedIn(s.link))
 	pages.HandleFunc("POST /account/vendors/{vendorCode}/unlink", s.signedIn(s.unlink))
+	pages.HandleFunc("GET /account/devices/add", s.signedIn(s.claimPage))
+	pages.HandleFunc("POST /account/devices/add", s.signedIn(s.claim))
+	pages.HandleFunc("POST /account/devices/{endpointId}/remove", s.signedIn(s.removeDevice))
 	pages.HandleFunc("GET /account/orders", s.signedIn(s.orders))
 	pages.HandleFunc("POST /account/orders/{orderId}/cancel", s.signedIn(s.cancelOrder))
 	// Where the e-mail about an order leads (notifications.OrderPath).

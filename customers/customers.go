@@ -80,6 +80,9 @@ type Endpoint struct {
 	// session and last will said (left out for a vendor cloud's endpoints).
 	Connectivity string     `json:"connectivity,omitempty"`
 	LastSeenAt   *time.Time `json:"lastSeenAt,omitempty"`
+	// ConnectKit says the device talks to Replenish itself, over MQTT:
+	// its customer claimed it with a code and may remove it.
+	ConnectKit bool `json:"-"`
 }
 
 // Slot is one supply of a device as the customer API shows it.
@@ -180,16 +183,9 @@ func (s *Service) endpoints(ctx context.Context, customerID string, ask bool) ([
 				}
 				models[key] = m
 			}
-			v := s.view(e, m, c.Marketplace)
-			if m.Kind == replenish.KindConnectKit {
-				d, _, err := tx.Device(ctx, e.EndpointID)
-				if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
-					return err
-				}
-				v.Connectivity = d.Connectivity
-				if !d.LastSeenAt.IsZero() {
-					v.LastSeenAt = &d.LastSeenAt
-				}
+			v, err := s.deviceView(ctx, tx, e, m, c.Marketplace)
+			if err != nil {
+				return err
 			}
 			out = append(out, v)
 			if ask {
@@ -199,6 +195,24 @@ func (s *Service) endpoints(ctx context.Context, customerID string, ask bool) ([
 		return nil
 	})
 	return out, err
+}
+
+// deviceView is view, with a CONNECT_KIT device's connectivity.
+func (s *Service) deviceView(ctx context.Context, tx storage.Tx, e replenish.Endpoint, m replenish.Model, mp string) (Endpoint, error) {
+	v := s.view(e, m, mp)
+	if m.Kind != replenish.KindConnectKit {
+		return v, nil
+	}
+	v.ConnectKit = true
+	d, _, err := tx.Device(ctx, e.EndpointID)
+	if err != nil && replenish.ErrorCode(err) != replenish.ENotFound {
+		return v, err
+	}
+	v.Connectivity = d.Connectivity
+	if !d.LastSeenAt.IsZero() {
+		v.LastSeenAt = &d.LastSeenAt
+	}
+	return v, nil
 }
 
 // newestLevel is when the device last reported any of its levels (the

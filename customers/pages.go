@@ -118,7 +118,10 @@ func (s *Service) Page(ctx context.Context, customerID, vendorCode, modelID stri
 				models[e.ModelID] = m
 				out.Models[e.ModelID] = ModelOf(m, c.Marketplace)
 			}
-			view := s.view(e, m, c.Marketplace)
+			view, err := s.deviceView(ctx, tx, e, m, c.Marketplace)
+			if err != nil {
+				return err
+			}
 			for i, sl := range view.Slots {
 				if name := out.Models[e.ModelID].SlotNames[sl.SlotID]; name != "" {
 					view.Slots[i].Name = name

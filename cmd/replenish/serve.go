@@ -428,7 +428,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	// link builder's base URL per region.
 	srv.Surfaces = append(srv.Surfaces, &account.Server{Users: us, Customers: srv.Customers, Orders: ord,
 		Notifications: ntf, Linking: srv.Linking, Calendar: srv.Calendar, HomeAssistant: srv.HomeAssistant,
-		Log: log, BaseURL: baseURL})
+		Devices: dev, Log: log, BaseURL: baseURL})
 	srv.RegionURLs = cfg.RegionURLs
 	httpServer := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
