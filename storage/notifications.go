@@ -27,6 +27,10 @@ type Notifications interface {
 	SetNotification(ctx context.Context, n Notification) error
 	// ListNotifications returns the notifications f selects, newest first.
 	ListNotifications(ctx context.Context, f NotificationFilter) ([]Notification, error)
+	// DeleteNotifications deletes up to limit of the oldest notifications
+	// written before before that are done with (delivered, failed for
+	// good, or kept), and returns how many it deleted; pending ones stay.
+	DeleteNotifications(ctx context.Context, before time.Time, limit int) (int, error)
 	// PendingNotifications returns how many notifications wait in the
 	// outbox, by channel (channels with none are left out).
 	PendingNotifications(ctx context.Context) (map[string]int, error)

@@ -70,8 +70,10 @@ type config struct {
 	// SMTP is the server customer e-mail goes through; with no address,
 	// e-mails are kept for the operator to read.
 	SMTP mail.Config
-	// KeepReadings is how long readings are kept (0: for ever).
-	KeepReadings days
+	// KeepReadings is how long readings are kept (0: for ever);
+	// KeepNotifications how long notifications done with are.
+	KeepReadings      days
+	KeepNotifications days
 	// HomeAssistant are the Home Assistant bridge's intervals.
 	HomeAssistant homeassistant.Settings
 	// MQTT is where CONNECT_KIT devices connect: the embedded broker's
@@ -155,6 +157,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 		"how long a device may send no reading before its customer is told it stopped reporting (`duration`)")
 	fs.Var(&c.KeepReadings, "keep-readings",
 		"how long readings are kept, in the slot's history, after they arrive (`duration`, such as 400d or 9600h; 0: for ever)")
+	fs.Var(&c.KeepNotifications, "keep-notifications",
+		"how long notifications are kept in the outbox once delivered or failed for good (`duration`, such as 90d; 0: for ever); pending ones stay")
 	fs.StringVar(&c.SMTP.Addr, "smtp-addr", "", "the SMTP server for customer e-mail (`host:port`; none: e-mails are kept for the operator to read)")
 	fs.StringVar(&c.SMTP.Username, "smtp-username", "", "the SMTP `user` name (none: no AUTH)")
 	fs.StringVar(&c.SMTP.Password, "smtp-password", "", "the SMTP `password` (prefer REPLENISH_SMTP_PASSWORD_FILE)")
@@ -447,6 +451,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 		wg.Go(func() { srv.HomeAssistant.Run(timersCtx) })
 		if keep := time.Duration(cfg.KeepReadings); keep > 0 {
 			wg.Go(func() { srv.Customers.KeepReadings(timersCtx, keep, time.Hour, log) })
+		}
+		if keep := time.Duration(cfg.KeepNotifications); keep > 0 {
+			wg.Go(func() { ntf.KeepDone(timersCtx, keep, time.Hour, log) })
 		}
 		ord.Run(timersCtx, cfg.OrderTick)
 		wg.Wait()

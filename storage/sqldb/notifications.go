@@ -181,3 +181,15 @@ func (t *tx) PendingNotifications(ctx context.Context) (map[string]int, error) {
 	return t.counts(ctx, `SELECT channel, count(*) FROM notifications WHERE status = ? GROUP BY channel`,
 		storage.NotificationPending)
 }
+
+func (t *tx) DeleteNotifications(ctx context.Context, before time.Time, limit int) (int, error) {
+	res, err := t.exec(ctx, "notifications", `DELETE FROM notifications WHERE notification_id IN (
+		SELECT notification_id FROM notifications WHERE status IN (?, ?, ?) AND created_at < ?
+		ORDER BY created_at LIMIT ?)`,
+		storage.NotificationDelivered, storage.NotificationFailed, storage.NotificationKept, micros(before), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -2,6 +2,8 @@ package storagetest
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -197,4 +199,43 @@ func testSilentEndpoints(t *testing.T, s storage.Store) {
 	sampled("dev-1", again)
 	wantEqual(t, "silent again", len(silent(again.Add(time.Hour))), 2)
 	wantEqual(t, "marked after reporting again", mark("dev-1", again, again.Add(time.Hour)), true)
+}
+
+func testDeleteNotifications(t *testing.T, s storage.Store) {
+	seed(t, s)
+	statuses := []string{storage.NotificationDelivered, storage.NotificationFailed, storage.NotificationKept, storage.NotificationPending}
+	write(t, s, func(ctx context.Context, tx storage.Tx) error {
+		for i, st := range statuses {
+			for j, at := range []time.Time{t0, t1} {
+				n := storage.Notification{ID: fmt.Sprintf("d-%d-%d", i, j), Channel: storage.ChannelEmail, Type: "LOW_SUPPLY",
+					CustomerID: cust1, Target: "c1@example.com", Body: []byte(`{}`), Status: st, NextAt: at, CreatedAt: at}
+				if err := tx.InsertNotification(ctx, n); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	del := func(limit int) int {
+		var n int
+		write(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			n, err = tx.DeleteNotifications(ctx, t1, limit)
+			return err
+		})
+		return n
+	}
+	// Three done before t1, in batches; the pending one and the newer stay.
+	wantEqual(t, "deleted in a batch of 2", del(2), 2)
+	wantEqual(t, "deleted in the next", del(2), 1)
+	wantEqual(t, "deleted once all are gone", del(2), 0)
+	var left []string
+	read(t, s, func(ctx context.Context, tx storage.Tx) error {
+		ns, err := tx.ListNotifications(ctx, storage.NotificationFilter{Limit: 100})
+		for _, n := range ns {
+			left = append(left, n.ID)
+		}
+		return err
+	})
+	slices.Sort(left)
+	wantEqual(t, "left", left, []string{"d-0-1", "d-1-1", "d-2-1", "d-3-0", "d-3-1"})
 }

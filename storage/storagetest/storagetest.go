@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		{"CustomerName", testCustomerName},
 		{"RenamedInstance", testRenamedInstance},
 		{"Notifications", testNotifications},
+		{"DeleteNotifications", testDeleteNotifications},
 		{"SilentEndpoints", testSilentEndpoints},
 		{"NotificationSettings", testNotificationSettings},
 		{"FeedRead", testFeedRead},
