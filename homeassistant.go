@@ -1,6 +1,8 @@
 package replenish
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/url"
 	"strconv"
@@ -23,6 +25,16 @@ type HomeAssistant struct {
 	// DiscoveryPrefix is the first topic level of Home Assistant's MQTT
 	// discovery.
 	DiscoveryPrefix string
+	// Embedded has the bridge publish to Replenish's own MQTT broker
+	// rather than the customer's (BrokerURL, Username and Password are
+	// then empty), where their Home Assistant signs in as Account, and
+	// the discovery prefix is Account too: a private topic tree.
+	Embedded bool
+	// Account is Home Assistant's user name on Replenish's broker
+	// (HomeAssistantAccount), "" for none; AccountHash is the SHA-256 of
+	// its password (HashSecret), which is shown once and never stored.
+	Account     string
+	AccountHash []byte
 	// Generation counts changes of the settings, so that a bridge
 	// already running sees that it must start over.
 	Generation int64
@@ -130,6 +142,31 @@ func (b Broker) MaskedURL() string {
 		user = url.UserPassword(b.Username, PasswordMask)
 	}
 	return scheme + "://" + user.String() + "@" + rest
+}
+
+// HomeAssistantAccount is the user name of a customer's Home Assistant on
+// Replenish's own broker, ha_<slug>, which is also their discovery prefix
+// there: the one topic level that is theirs alone.
+func HomeAssistantAccount(customerID string) string { return "ha_" + TopicSlug(customerID) }
+
+// TopicSlug is an ID as one MQTT topic level and a Home Assistant object
+// ID: the ID itself when it has only ASCII letters, digits, _ and -,
+// otherwise those with _ for the rest, and a short hash of the ID to
+// keep two IDs apart.
+func TopicSlug(id string) string {
+	var b strings.Builder
+	for _, r := range id {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if s := b.String(); s == id && s != "" {
+		return s
+	}
+	sum := sha256.Sum256([]byte(id))
+	return b.String() + "_" + hex.EncodeToString(sum[:4])
 }
 
 // Broker returns the bridge's broker with its credentials.

@@ -48,3 +48,23 @@ func TestDiscoveryPrefixProblem(t *testing.T) {
 		}
 	}
 }
+
+func TestHomeAssistantAccount(t *testing.T) {
+	for id, want := range map[string]string{
+		"cu-7k2q": "ha_cu-7k2q",
+		"c1":      "ha_c1",
+		"a/b":     "ha_a_b_" + TopicSlug("a/b")[4:],
+	} {
+		got := HomeAssistantAccount(id)
+		if got != want {
+			t.Errorf("HomeAssistantAccount(%q) = %q, want %q", id, got, want)
+		}
+		// It is the discovery prefix on Replenish's broker: one level.
+		if p := DiscoveryPrefixProblem(got); p != "" {
+			t.Errorf("HomeAssistantAccount(%q) = %q is no discovery prefix: %s", id, got, p)
+		}
+	}
+	if TopicSlug("a/b") == TopicSlug("a+b") || TopicSlug("a/b") == "a_b" {
+		t.Errorf("slugs of IDs that changed must differ: %q %q", TopicSlug("a/b"), TopicSlug("a+b"))
+	}
+}

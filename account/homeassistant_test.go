@@ -82,3 +82,27 @@ func TestHomeAssistantOnSettingsPage(t *testing.T) {
 		t.Errorf("after turning it off the page shows it on:\n%s", body)
 	}
 }
+
+// TestHomeAssistantEmbeddedRefusedOnSettingsPage: a Replenish without a
+// broker of its own offers no "Replenish's broker": the choice is off,
+// and posting it anyway is refused by the choice, changing nothing.
+func TestHomeAssistantEmbeddedRefusedOnSettingsPage(t *testing.T) {
+	w := newWorld(t, false)
+	c := w.signUp("Ada")
+	_, body := c.get("/account/notifications")
+	for _, want := range []string{`id="ha-mode-own" name="mode" value="own" checked`,
+		`id="ha-mode-embedded" name="mode" value="embedded" disabled`, "runs no MQTT broker of its own"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the settings page has no %s", want)
+		}
+	}
+	status, _, body := c.post("/account/notifications/home-assistant", url.Values{"enabled": {"on"}, "mode": {"embedded"}})
+	if status != http.StatusBadRequest || !strings.Contains(body, `id="ha-mode-error"`) || !strings.Contains(body, `data-state="OFF"`) ||
+		strings.Contains(body, `id="ha-account"`) {
+		t.Fatalf("Replenish's broker without one: %d, want 400 naming the choice\n%s", status, body)
+	}
+	status, _, body = c.post("/account/notifications/home-assistant", url.Values{"newPassword": {"on"}})
+	if status != http.StatusBadRequest || !strings.Contains(body, `id="ha-mode-error"`) {
+		t.Fatalf("a new password without an account: %d, want 400", status)
+	}
+}

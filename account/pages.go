@@ -213,6 +213,9 @@ type notificationsData struct {
 	Secret string
 	// CalendarURL is the address of the customer's calendar feed.
 	CalendarURL string
+	// OwnBroker is where Home Assistant reaches Replenish's own MQTT
+	// broker ("" when this Replenish runs none: the choice is off).
+	OwnBroker string
 }
 
 // TypeName is how the page names a notification type.
@@ -223,11 +226,15 @@ func (notificationsData) TypeName(t string) string {
 }
 
 func (s *Server) notificationSettings(w http.ResponseWriter, r *http.Request, u replenish.User) error {
-	return s.showNotifications(w, r, u, &view{}, http.StatusOK, "")
+	return s.showNotifications(w, r, u, &view{}, http.StatusOK, "", "")
 }
 
-func (s *Server) showNotifications(w http.ResponseWriter, r *http.Request, u replenish.User, v *view, status int, secret string) error {
-	set, err := s.Notifications.Settings(r.Context(), u.CustomerID)
+// showNotifications shows the settings page, with secret (a new
+// webhook's signing secret) and password (the new password of Home
+// Assistant's account on Replenish's broker) shown this once.
+func (s *Server) showNotifications(w http.ResponseWriter, r *http.Request, u replenish.User, v *view, status int,
+	secret, password string) error {
+	set, err := s.Notifications.Settings(r.Context(), u.CustomerID, s.HomeAssistant.OwnBroker())
 	if err != nil {
 		return err
 	}
@@ -243,8 +250,11 @@ func (s *Server) showNotifications(w http.ResponseWriter, r *http.Request, u rep
 		}
 	}
 	v.Title, v.Customer = "Notification settings", &u
+	if set.HomeAssistant.Account != nil {
+		set.HomeAssistant.Account.Password = password
+	}
 	v.Data = notificationsData{Settings: set, Types: replenish.FeedTypes, Secret: secret,
-		CalendarURL: calendar.URL(base, token)}
+		CalendarURL: calendar.URL(base, token), OwnBroker: s.HomeAssistant.OwnBroker()}
 	s.render(w, r, status, "notifications", v)
 	return nil
 }
@@ -266,42 +276,59 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 		}
 	}
 	out, err := s.Notifications.PutSettings(r.Context(), u.CustomerID,
-		notifications.SettingsInput{Email: &email, Feed: &feed, WebhookURL: &hook, Types: types})
+		notifications.SettingsInput{Email: &email, Feed: &feed, WebhookURL: &hook, Types: types}, s.HomeAssistant.OwnBroker())
 	switch replenish.ErrorCode(err) {
 	case "":
 		if out.WebhookSecret != "" {
 			// The secret is shown this once, so the page answers at once.
 			return s.showNotifications(w, r, u, &view{Notice: "Saved. Your webhook's signing secret is below: copy it now."},
-				http.StatusOK, out.WebhookSecret)
+				http.StatusOK, out.WebhookSecret, "")
 		}
 		seeOther(w, r, "/account/notifications", "saved")
 		return nil
 	case replenish.EInvalid:
 		v := &view{}
 		v.refuse(r, "notifications", err, nil)
-		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "")
+		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "", "")
 	}
 	return err
 }
 
 // putHomeAssistant turns the customer's Home Assistant bridge on or off,
-// or moves it to another broker.
+// moves it to another broker or to Replenish's own (mode=embedded), or
+// gives its account there a new password (newPassword=on, alone). A new
+// password is shown at once, this once.
 func (s *Server) putHomeAssistant(w http.ResponseWriter, r *http.Request, u replenish.User) error {
 	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	f := r.PostForm
+	var in notifications.HomeAssistantInput
 	on := f.Get("enabled") == "on"
-	broker, prefix := f.Get("brokerUrl"), f.Get("discoveryPrefix")
-	_, err := s.Notifications.PutSettings(r.Context(), u.CustomerID, notifications.SettingsInput{
-		HomeAssistant: &notifications.HomeAssistantInput{Enabled: &on, BrokerURL: &broker, DiscoveryPrefix: &prefix}})
+	if f.Get("newPassword") == "on" {
+		yes := notifications.Flag(true)
+		in.NewPassword = &yes
+	} else {
+		broker, prefix := f.Get("brokerUrl"), f.Get("discoveryPrefix")
+		embedded := notifications.Flag(f.Get("mode") == "embedded")
+		in = notifications.HomeAssistantInput{Enabled: &on, Embedded: &embedded}
+		if !embedded {
+			in.BrokerURL, in.DiscoveryPrefix = &broker, &prefix
+		}
+	}
+	out, err := s.Notifications.PutSettings(r.Context(), u.CustomerID, notifications.SettingsInput{HomeAssistant: &in},
+		s.HomeAssistant.OwnBroker())
 	switch replenish.ErrorCode(err) {
 	case "":
 		if s.HomeAssistant != nil {
 			s.HomeAssistant.Changed(u.CustomerID)
 		}
+		if a := out.HomeAssistant.Account; a != nil && a.Password != "" {
+			return s.showNotifications(w, r, u, &view{Notice: "Saved. Home Assistant's password for Replenish's broker is below: " +
+				"copy it into Home Assistant now, it is shown this once."}, http.StatusOK, "", a.Password)
+		}
 		notice := "bridge-off"
-		if on {
+		if out.HomeAssistant.Enabled {
 			notice = "bridge-on"
 		}
 		seeOther(w, r, "/account/notifications", notice)
@@ -309,8 +336,9 @@ func (s *Server) putHomeAssistant(w http.ResponseWriter, r *http.Request, u repl
 	case replenish.EInvalid:
 		v := &view{}
 		v.refuse(r, "homeassistant", err, map[string]string{"homeAssistant.brokerUrl": "brokerUrl",
-			"homeAssistant.discoveryPrefix": "discoveryPrefix"})
-		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "")
+			"homeAssistant.discoveryPrefix": "discoveryPrefix", "homeAssistant.embedded": "mode",
+			"homeAssistant.newPassword": "mode"})
+		return s.showNotifications(w, r, u, v, http.StatusBadRequest, "", "")
 	}
 	return err
 }

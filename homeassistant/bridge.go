@@ -40,6 +40,9 @@ type Settings struct {
 	BaseURL string
 	// Version is the service's version, told to Home Assistant.
 	Version string
+	// Own is Replenish's own broker, for the customers who have none
+	// (zero: this Replenish runs none).
+	Own OwnBroker
 }
 
 // DefaultSettings are the intervals of a server.
@@ -93,7 +96,20 @@ func (b *Bridge) Run(ctx context.Context) {
 
 // Changed tells the bridge that a customer's settings or supplies changed
 // in this process, so that it looks now rather than at its next interval.
+// A bridge turned off on Replenish's own broker with nothing to remove
+// has its Home Assistant's connections there dropped at once (otherwise
+// its link does, once Home Assistant saw the entities go).
 func (b *Bridge) Changed(customerID string) {
+	if b.set.Own.Disconnect != nil {
+		var h replenish.HomeAssistant
+		err := b.store.Read(context.Background(), func(tx storage.Tx) (err error) {
+			h, err = tx.HomeAssistant(context.Background(), customerID)
+			return err
+		})
+		if err == nil && !(h.Enabled && h.Embedded) && h.Status.State == replenish.BridgeOff {
+			b.set.Own.Disconnect(replenish.HomeAssistantAccount(customerID))
+		}
+	}
 	b.mu.Lock()
 	l := b.links[customerID]
 	b.mu.Unlock()

@@ -1,11 +1,8 @@
 package homeassistant
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"time"
 
 	"replenish"
@@ -75,21 +72,7 @@ func (t Topics) Config(component, ep, slot, object string) string {
 // Slug makes an ID fit a topic level and Home Assistant's node and object
 // IDs ([a-zA-Z0-9_-]): other characters become _, and an ID that changed
 // gets a short hash of itself, so that two IDs never share a slug.
-func Slug(id string) string {
-	var b strings.Builder
-	for _, r := range id {
-		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	if s := b.String(); s == id && s != "" {
-		return s
-	}
-	sum := sha256.Sum256([]byte(id))
-	return b.String() + "_" + hex.EncodeToString(sum[:4])
-}
+func Slug(id string) string { return replenish.TopicSlug(id) }
 
 // The entities of each slot, by object ID.
 const (

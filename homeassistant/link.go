@@ -1,11 +1,13 @@
 package homeassistant
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -91,7 +93,11 @@ func (l *link) read(ctx context.Context) (h replenish.HomeAssistant, err error) 
 // failed with err, and that the next attempt comes after pause.
 func (l *link) failed(ctx context.Context, h replenish.HomeAssistant, err error, pause time.Duration) error {
 	next := l.b.now().Add(pause)
-	l.b.log.Warn("home assistant: bridge failed", "customer", l.customerID, "broker", h.BrokerURL, "err", err,
+	broker := h.BrokerURL
+	if h.Embedded {
+		broker = "replenish's own"
+	}
+	l.b.log.Warn("home assistant: bridge failed", "customer", l.customerID, "broker", broker, "err", err,
 		"retry_at", next)
 	// What the failed connection published is in the database, not in h.
 	if fresh, err := l.read(ctx); err == nil {
@@ -130,7 +136,11 @@ func (l *link) connect(ctx context.Context, h replenish.HomeAssistant) error {
 	t := topicsOf(l.customerID, h.DiscoveryPrefix)
 	lost := make(chan error, 1)
 	msgs := make(chan message, 64)
-	opts, err := clientOptions(h, l.customerID)
+	broker, err := l.broker(h)
+	if err != nil {
+		return err
+	}
+	opts, err := clientOptions(broker, l.customerID)
 	if err != nil {
 		return err
 	}
@@ -151,6 +161,7 @@ func (l *link) connect(ctx context.Context, h replenish.HomeAssistant) error {
 		if err := s.remove(ctx, h.Published, true); err != nil {
 			return err
 		}
+		s.dropAccount(ctx, h, true)
 		s.h.Status = replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: l.b.now()}
 		if err := s.record(ctx); err != nil {
 			return err
@@ -207,18 +218,68 @@ func (l *link) connect(ctx context.Context, h replenish.HomeAssistant) error {
 	}
 }
 
-// clientOptions are the MQTT client's options for the broker of h: its
-// own reconnection off (the link retries, and records why), a clean
-// start each time, and the client ID replenish-<customer>, which a
-// second connection of the same bridge would take over.
-func clientOptions(h replenish.HomeAssistant, customerID string) (*mqtt.ClientOptions, error) {
-	scheme, hostPort, _ := strings.Cut(h.BrokerURL, "://")
+// dropAccount drops the connections of the account of h, on Replenish's
+// own broker, which stopped working: Accounts refuses it at its next
+// sign-in, but a connection keeps what it was allowed until then. After
+// removing entities, it first gives the broker a second to deliver the
+// empty configs, which a dropped connection could miss: Home Assistant
+// would then keep the entities.
+func (l *link) dropAccount(ctx context.Context, h replenish.HomeAssistant, removed bool) {
+	if !h.Embedded || h.Account == "" || l.b.set.Own.Disconnect == nil {
+		return
+	}
+	if removed {
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	l.b.set.Own.Disconnect(h.Account)
+}
+
+// errNoOwnBroker fails a bridge on Replenish's own broker when this
+// Replenish runs none (its operator moved devices to an external broker).
+var errNoOwnBroker = errors.New("this Replenish runs no MQTT broker of its own: give the bridge the address of yours")
+
+// broker is where the bridge of h publishes: the customer's broker, or
+// Replenish's own with its service account.
+func (l *link) broker(h replenish.HomeAssistant) (tlsBroker, error) {
+	if !h.Embedded {
+		return tlsBroker{Broker: h.Broker()}, nil
+	}
+	own := l.b.set.Own
+	if own.URL == "" {
+		return tlsBroker{}, errNoOwnBroker
+	}
+	// TLS checks the name Home Assistant uses, which the certificate is
+	// for; the bridge connects to the address the broker listens on.
+	u, _ := url.Parse(own.PublicURL)
+	return tlsBroker{Broker: replenish.Broker{URL: own.URL, Username: own.Username, Password: own.Password},
+		serverName: u.Hostname()}, nil
+}
+
+// tlsBroker is a broker with the name its TLS certificate has, when that
+// is not its address's host.
+type tlsBroker struct {
+	replenish.Broker
+	serverName string
+}
+
+// clientOptions are the MQTT client's options for broker b: its own
+// reconnection off (the link retries, and records why), a clean start
+// each time, and the client ID replenish-<customer>, which a second
+// connection of the same bridge would take over.
+func clientOptions(b tlsBroker, customerID string) (*mqtt.ClientOptions, error) {
+	scheme, hostPort, _ := strings.Cut(b.URL, "://")
 	host, _, err := net.SplitHostPort(hostPort)
 	if err != nil {
-		return nil, fmt.Errorf("broker %s: %w", h.BrokerURL, err)
+		return nil, fmt.Errorf("broker %s: %w", b.URL, err)
+	}
+	if b.serverName != "" {
+		host = b.serverName
 	}
 	opts := mqtt.NewClientOptions().SetClientID("replenish-" + Slug(customerID)).
-		SetUsername(h.Username).SetPassword(h.Password).
+		SetUsername(b.Username).SetPassword(b.Password).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
 		SetConnectTimeout(10 * time.Second).SetWriteTimeout(10 * time.Second).SetKeepAlive(30 * time.Second).
 		SetOrderMatters(false)
@@ -396,15 +457,23 @@ func (s *conn) reread(ctx context.Context) (changed bool, err error) {
 		return false, err
 	}
 	s.gen.Store(h.Generation)
-	if h.Enabled && h.Broker() == s.h.Broker() && h.DiscoveryPrefix == s.h.DiscoveryPrefix {
-		// Turned off and on again meanwhile: the same connection serves.
-		s.h.Generation = h.Generation
+	if h.Enabled && h.Embedded == s.h.Embedded && h.Broker() == s.h.Broker() && h.DiscoveryPrefix == s.h.DiscoveryPrefix {
+		// Turned off and on again meanwhile, or a new password: the same
+		// connection serves, and Home Assistant signs in again with the
+		// new password.
+		if !bytes.Equal(h.AccountHash, s.h.AccountHash) {
+			s.dropAccount(ctx, s.h, false)
+		}
+		h.Published, h.Status = s.h.Published, s.h.Status
+		s.h = h
 		return false, s.record(ctx)
 	}
-	// Off, or elsewhere: the entities leave this broker first.
+	// Off, or elsewhere: the entities leave this broker first, and Home
+	// Assistant sees them go before its account stops working.
 	if err := s.remove(ctx, s.h.Published, true); err != nil {
 		return true, err
 	}
+	s.dropAccount(ctx, s.h, true)
 	if h.Enabled {
 		return true, nil
 	}

@@ -2,17 +2,22 @@ package mqtt
 
 import (
 	"context"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/mochi-mqtt/server/v2/packets"
+
+	"replenish"
 )
 
 // The embedded broker's limits.
@@ -37,6 +42,31 @@ type EmbeddedConfig struct {
 	// TLSCert and TLSKey are PEM files; when both are set, the listener
 	// speaks TLS.
 	TLSCert, TLSKey string
+	// Accounts, if set, admits the clients that are not devices: those
+	// whose user name starts with AccountPrefix.
+	Accounts Accounts
+}
+
+// Accounts are the MQTT accounts of the embedded broker other than
+// devices': customers' Home Assistant, each with a private topic tree.
+type Accounts interface {
+	// Account reports whether username may connect with password and,
+	// if so, the topic filters (such as ha_x/# and replenish/x/#) it may
+	// publish and subscribe to. It is asked at each connection: an
+	// account that stops working keeps no connection it makes later.
+	Account(ctx context.Context, username, password string) (topics []string, ok bool)
+}
+
+// AccountPrefix starts the user names of Accounts (Home Assistant's
+// ha_<customer>); devices' IDs, their user names, start with dev_.
+const AccountPrefix = "ha_"
+
+// access is what a connection that is not a device's may do: everything
+// (the service account), or the topics of its filters.
+type access struct {
+	user    string
+	all     bool
+	filters []string
 }
 
 // Embedded is an MQTT broker inside Replenish (mochi-mqtt) that devices
@@ -62,6 +92,14 @@ type Embedded struct {
 	// statusLocks serialize the statuses of each device (striped by
 	// device ID), see status.
 	statusLocks [64]sync.Mutex
+
+	accounts Accounts
+	// service is the account of Replenish's own clients (the Home
+	// Assistant bridge), made at random for this process.
+	service struct{ user, password string }
+	// access holds, by connection (*mochi.Client), what the connections
+	// that are not devices' may do; a device's has no entry.
+	access sync.Map
 }
 
 var _ Transport = (*Embedded)(nil)
@@ -71,7 +109,8 @@ func NewEmbedded(cfg EmbeddedConfig, devices Devices, log *slog.Logger) (*Embedd
 	if cfg.Listen == "" {
 		return nil, errors.New("mqtt: no address to listen on")
 	}
-	e := &Embedded{devices: devices, log: log, listen: cfg.Listen}
+	e := &Embedded{devices: devices, log: log, listen: cfg.Listen, accounts: cfg.Accounts}
+	e.service.user, e.service.password = replenish.NewID("replenish_", 16), replenish.NewSecret("")
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
 		if cfg.TLSCert == "" || cfg.TLSKey == "" {
 			return nil, errors.New("mqtt: TLS needs both a certificate and a key")
@@ -120,6 +159,25 @@ func (e *Embedded) Addr() string {
 		return ""
 	}
 	return e.listener.Address()
+}
+
+// Secure reports whether the broker speaks TLS.
+func (e *Embedded) Secure() bool { return e.tls != nil }
+
+// Service is the account of Replenish's own clients: it may publish and
+// subscribe anywhere. Its credentials are random, made for this process,
+// and never leave it.
+func (e *Embedded) Service() (username, password string) { return e.service.user, e.service.password }
+
+// DisconnectAccount drops the connections of an account (one that stopped
+// working: its bridge turned off, a new password): they would otherwise
+// keep what they were allowed until they reconnect.
+func (e *Embedded) DisconnectAccount(username string) {
+	for _, cl := range e.server.Clients.GetAll() {
+		if !cl.Net.Inline && !cl.Closed() && string(cl.Properties.Username) == username {
+			_ = e.server.DisconnectClient(cl, packets.ErrNotAuthorized)
+		}
+	}
 }
 
 // Close disconnects the devices, whose wills then show them offline,
@@ -201,7 +259,8 @@ func (h *hook) ID() string { return "replenish" }
 
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnPublish, mochi.OnWillSent:
+	case mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnPublish, mochi.OnWillSent,
+		mochi.OnDisconnect:
 		return true
 	}
 	return false
@@ -223,16 +282,28 @@ func (h *hook) OnConnect(cl *mochi.Client, _ packets.Packet) error {
 
 // OnConnectAuthenticate admits a device whose client ID and user name
 // are its device ID, whose password devices accepts, and whose will (if
-// any) is on its own status topic: wills skip the ACL. Refused, the
-// client gets "not authorized" (MQTT 3.1.1) or "bad user name or
-// password" (MQTT 5).
+// any) is on its own status topic: wills skip the ACL. It admits the
+// service account, and an account (a user name starting with
+// AccountPrefix) that Accounts accepts, dropping a will outside its
+// topics.
+// Neither may use a client ID that a device could have (dev_...) or that
+// another user's connection or session holds: taking it over would
+// inherit that session. Refused, the client gets "not authorized" (MQTT
+// 3.1.1) or "bad user name or password" (MQTT 5).
 func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
-	id := pk.Connect.ClientIdentifier
+	id, user := pk.Connect.ClientIdentifier, string(pk.Connect.Username)
+	if other, ok := h.e.server.Clients.Get(cl.ID); ok && string(other.Properties.Username) != user {
+		h.refuse(cl, id, user, "the client ID is another user's")
+		return false
+	}
+	if user == h.e.service.user || h.e.accounts != nil && strings.HasPrefix(user, AccountPrefix) {
+		return h.authenticateAccount(cl, pk)
+	}
 	var why string
 	switch {
 	case !validDeviceID(id) || id == mochi.InlineClientId:
 		why = "the client ID is not a device ID"
-	case string(pk.Connect.Username) != id:
+	case user != id:
 		why = "the user name is not the client ID"
 	case pk.Connect.WillFlag && pk.Connect.WillTopic != StatusTopic(id):
 		why = "a will on another topic than the device's status"
@@ -241,25 +312,133 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	default:
 		return true
 	}
-	h.e.log.Info("mqtt: connection refused", "device", id, "remote", cl.Net.Remote, "reason", why)
+	h.refuse(cl, id, user, why)
+	return false
+}
+
+// authenticateAccount admits the service account or an account of
+// Accounts, and records what the connection may do.
+func (h *hook) authenticateAccount(cl *mochi.Client, pk packets.Packet) bool {
+	id, user, password := pk.Connect.ClientIdentifier, string(pk.Connect.Username), string(pk.Connect.Password)
+	a := access{user: user}
+	var why string
+	switch {
+	case id == mochi.InlineClientId || strings.HasPrefix(id, "dev_"):
+		why = "a client ID kept for devices"
+	case user == h.e.service.user:
+		a.all = subtle.ConstantTimeCompare([]byte(password), []byte(h.e.service.password)) == 1
+		if !a.all {
+			why = "wrong password"
+		}
+	default:
+		topics, ok := h.e.accounts.Account(h.e.ctx, user, password)
+		// An account never reaches the devices' topics, whatever it is
+		// given.
+		a.filters = slices.DeleteFunc(slices.Clone(topics), func(f string) bool { return overlaps(f, topicRoot+"#") })
+		if !ok {
+			why = "unknown or turned off account, or wrong password"
+		} else if pk.Connect.WillFlag && !a.allows(pk.Connect.WillTopic) {
+			// Wills skip the ACL: one outside the account's topics is
+			// dropped. Home Assistant's default (homeassistant/status)
+			// is; refusing it would keep Home Assistant out.
+			h.e.log.Info("mqtt: will outside the account's topics dropped", "client", id, "user", user,
+				"topic", pk.Connect.WillTopic)
+			atomic.StoreUint32(&cl.Properties.Will.Flag, 0)
+		}
+	}
+	if why != "" {
+		h.refuse(cl, id, user, why)
+		return false
+	}
+	h.e.access.Store(cl, a)
+	return true
+}
+
+func (h *hook) refuse(cl *mochi.Client, id, user, why string) {
+	h.e.log.Info("mqtt: connection refused", "device", id, "user", user, "remote", cl.Net.Remote, "reason", why)
+}
+
+// OnDisconnect forgets what a connection that is not a device's may do:
+// its session, if kept, gets nothing until it signs in again.
+func (h *hook) OnDisconnect(cl *mochi.Client, _ error, _ bool) { h.e.access.Delete(cl) }
+
+// allows reports whether a may publish on, or subscribe to, topic (a
+// topic name or a filter).
+func (a access) allows(topic string) bool {
+	return a.all || slices.ContainsFunc(a.filters, func(f string) bool { return covers(f, topic) })
+}
+
+// covers reports whether every topic that sub matches (a topic name, or
+// a filter with wildcards) is matched by filter too, so that access to
+// filter's topics is access to sub's. Topics starting with $ (the
+// broker's, shared subscriptions) are covered by no filter.
+func covers(filter, sub string) bool {
+	if strings.HasPrefix(sub, "$") {
+		return false
+	}
+	f, s := strings.Split(filter, "/"), strings.Split(sub, "/")
+	for i, level := range f {
+		switch {
+		case level == "#":
+			return true // it matches its parent level too: a/# matches a
+		case i >= len(s), s[i] == "#":
+			return false
+		case level != "+" && (s[i] != level || s[i] == "+"):
+			return false
+		}
+	}
+	return len(s) == len(f)
+}
+
+// overlaps reports whether some topic matches both filters.
+func overlaps(a, b string) bool {
+	x, y := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(x) && i < len(y); i++ {
+		if x[i] == "#" || y[i] == "#" {
+			return true
+		}
+		if x[i] != "+" && y[i] != "+" && x[i] != y[i] {
+			return false
+		}
+	}
+	// One ran out: the same length, or the other's one more level is a #,
+	// which matches its parent level too.
+	switch len(x) - len(y) {
+	case 0:
+		return true
+	case 1:
+		return x[len(y)] == "#"
+	case -1:
+		return y[len(x)] == "#"
+	}
 	return false
 }
 
 // OnACLCheck lets a device publish on its events and status topics only,
 // and subscribe to its acks and directives (or replenish/v1/{d}/# or
-// /+, which deliver just those). Replenish's own client may do anything.
+// /+, which deliver just those). Replenish's own clients (the inline one
+// and the service account's) may do anything; an account, the topics of
+// its filters.
 // mochi drops a refused QoS 0 publish, and disconnects an MQTT 3.1.1
 // client for a refused QoS 1 one (MQTT 5 clients get a PUBACK saying
 // not authorized).
 func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
-	if cl.Net.Inline || mayAccess(cl.ID, topic, write) {
+	if cl.Net.Inline {
+		return true
+	}
+	a, account := h.e.access.Load(cl)
+	if account && a.(access).allows(topic) || !account && mayAccess(cl.ID, topic, write) {
 		return true
 	}
 	op := "subscription"
 	if write {
 		op = "publish"
 	}
-	h.e.log.Warn("mqtt: "+op+" refused", "device", cl.ID, "topic", topic)
+	if account {
+		h.e.log.Warn("mqtt: "+op+" refused", "client", cl.ID, "user", a.(access).user, "topic", topic)
+	} else {
+		h.e.log.Warn("mqtt: "+op+" refused", "device", cl.ID, "topic", topic)
+	}
 	return false
 }
 
@@ -276,12 +455,13 @@ func mayAccess(deviceID, topic string, write bool) bool {
 }
 
 // OnPublish handles what a device publishes (the ACL has checked the
-// topic) in the goroutine that reads the device's connection, before
+// topic); what others publish goes its way, retained if asked. A
+// device's is handled in the goroutine that reads the device's connection, before
 // mochi acks it. Inline subscriptions would run in that goroutine too,
 // but only after the PUBACK, and without the publishing connection,
 // which status needs.
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
-	if cl.Net.Inline {
+	if _, account := h.e.access.Load(cl); cl.Net.Inline || account {
 		return pk, nil
 	}
 	if deviceID, kind, ok := ParseTopic(pk.TopicName); ok && deviceID == cl.ID {

@@ -1,8 +1,10 @@
 package notifications
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"time"
 
@@ -18,18 +20,69 @@ type HomeAssistantInput struct {
 	// replenish.PasswordMask (as answers show it) keeps the one stored.
 	BrokerURL       *string `json:"brokerUrl"`
 	DiscoveryPrefix *string `json:"discoveryPrefix"`
-	// Status is read-only: accepted, so that the settings as answered
-	// can be sent back changed, and ignored.
-	Status json.RawMessage `json:"status"`
+	// Embedded puts the bridge on Replenish's own broker, with an account
+	// for the customer's Home Assistant (brokerUrl and discoveryPrefix
+	// are then ignored); false goes back to a broker of their own, and
+	// the account is deleted.
+	Embedded *Flag `json:"embedded"`
+	// NewPassword gives the account a new password, answered this once;
+	// the old one stops working.
+	NewPassword *Flag `json:"newPassword"`
+	// Status and Account are read-only: accepted, so that the settings
+	// as answered can be sent back changed, and ignored.
+	Status  json.RawMessage `json:"status"`
+	Account json.RawMessage `json:"account"`
 }
+
+// Flag is a boolean read leniently: true or false, or either as a string
+// in any case, with spaces around.
+type Flag bool
+
+// UnmarshalJSON reads true, false, "true" or "false"; anything else is
+// refused as not a boolean, by the field's name.
+func (f *Flag) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	var text string
+	if json.Unmarshal(b, &text) == nil {
+		s = text
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true":
+		*f = true
+	case "false":
+		*f = false
+	default:
+		return &json.UnmarshalTypeError{Value: "value", Type: reflect.TypeFor[bool]()}
+	}
+	return nil
+}
+
+// on reports whether f is given and true.
+func (f *Flag) on() bool { return f != nil && bool(*f) }
 
 // HomeAssistantView is a customer's Home Assistant bridge as answered:
 // the broker's password is masked, never shown.
 type HomeAssistantView struct {
-	Enabled         bool         `json:"enabled"`
-	BrokerURL       string       `json:"brokerUrl"`
-	DiscoveryPrefix string       `json:"discoveryPrefix"`
-	Status          BridgeStatus `json:"status"`
+	Enabled bool `json:"enabled"`
+	// Embedded: the bridge is on Replenish's own broker; Account says
+	// how Home Assistant signs in there.
+	Embedded        bool                  `json:"embedded"`
+	BrokerURL       string                `json:"brokerUrl"`
+	DiscoveryPrefix string                `json:"discoveryPrefix"`
+	Account         *HomeAssistantAccount `json:"account,omitempty"`
+	Status          BridgeStatus          `json:"status"`
+}
+
+// HomeAssistantAccount is what the customer sets in Home Assistant's MQTT
+// integration to use Replenish's own broker.
+type HomeAssistantAccount struct {
+	// BrokerURL is the broker's address, "" when this Replenish no
+	// longer runs one.
+	BrokerURL string `json:"brokerUrl"`
+	Username  string `json:"username"`
+	// Password is shown once: in the answer that made it.
+	Password        string `json:"password,omitempty"`
+	DiscoveryPrefix string `json:"discoveryPrefix"`
 }
 
 // BridgeStatus is how the bridge is doing: OFF, CONNECTING, CONNECTED,
@@ -42,10 +95,15 @@ type BridgeStatus struct {
 	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
 }
 
-// homeAssistantView shows h as answers do.
-func homeAssistantView(h replenish.HomeAssistant) HomeAssistantView {
-	v := HomeAssistantView{Enabled: h.Enabled, BrokerURL: h.Broker().MaskedURL(), DiscoveryPrefix: h.DiscoveryPrefix,
-		Status: BridgeStatus{State: h.Status.State, LastError: h.Status.LastError}}
+// homeAssistantView shows h as answers do, with ownBroker the address of
+// Replenish's own broker and the account's password if it was just made.
+func homeAssistantView(h replenish.HomeAssistant, ownBroker, password string) HomeAssistantView {
+	v := HomeAssistantView{Enabled: h.Enabled, Embedded: h.Embedded, BrokerURL: h.Broker().MaskedURL(),
+		DiscoveryPrefix: h.DiscoveryPrefix, Status: BridgeStatus{State: h.Status.State, LastError: h.Status.LastError}}
+	if h.Embedded {
+		v.Account = &HomeAssistantAccount{BrokerURL: ownBroker, Username: h.Account, Password: password,
+			DiscoveryPrefix: h.DiscoveryPrefix}
+	}
 	if !h.Status.Since.IsZero() {
 		v.Status.Since = &h.Status.Since
 	}
@@ -94,13 +152,15 @@ func checkHomeAssistant(in *HomeAssistantInput, f replenish.Fields) (broker *rep
 }
 
 // putHomeAssistant applies a checked change to a customer's bridge in tx.
-// Turning it on needs a broker; turning it off, or moving it to another
-// broker or prefix, leaves the bridge to remove what it published.
+// Turning it on needs a broker: the customer's, or Replenish's own (at
+// ownBroker, "" for none) with an account whose password, when made, is
+// returned. Turning it off, or moving it to another broker or prefix,
+// leaves the bridge to remove what it published.
 func putHomeAssistant(ctx context.Context, tx storage.Tx, customerID string, in *HomeAssistantInput,
-	broker *replenish.Broker, now time.Time) (replenish.HomeAssistant, error) {
+	broker *replenish.Broker, ownBroker string, now time.Time) (h replenish.HomeAssistant, password string, err error) {
 	cur, err := homeAssistant(ctx, tx, customerID)
 	if err != nil || in == nil {
-		return cur, err
+		return cur, "", err
 	}
 	next := cur
 	if in.BrokerURL != nil {
@@ -119,13 +179,42 @@ func putHomeAssistant(ctx context.Context, tx storage.Tx, customerID string, in 
 	if in.Enabled != nil {
 		next.Enabled = *in.Enabled
 	}
-	if next.Enabled && next.BrokerURL == "" {
-		return cur, replenish.FieldError("homeAssistant.brokerUrl",
+	if in.Embedded != nil {
+		next.Embedded = bool(*in.Embedded)
+	}
+	switch {
+	case next.Embedded && ownBroker == "" && (in.Embedded.on() || in.NewPassword.on() || next.Enabled && !cur.Enabled):
+		return cur, "", replenish.FieldError("homeAssistant.embedded",
+			"this Replenish runs no MQTT broker of its own; give brokerUrl, the address of yours")
+	case next.Embedded:
+		// Replenish's broker: the customer's own broker is forgotten, and
+		// the prefix is the account's, a topic tree of their own.
+		next.BrokerURL, next.Username, next.Password = "", "", ""
+		next.Account = replenish.HomeAssistantAccount(customerID)
+		next.DiscoveryPrefix = next.Account
+		if len(next.AccountHash) == 0 || in.NewPassword.on() {
+			password = replenish.NewSecret("")
+			next.AccountHash = replenish.HashSecret(password)
+		}
+	case in.NewPassword.on():
+		return cur, "", replenish.FieldError("homeAssistant.newPassword",
+			"only for an account on Replenish's broker: set embedded to true")
+	case cur.Embedded:
+		// Back to a broker of their own: the account is deleted, and the
+		// prefix is Home Assistant's default unless given.
+		next.Account, next.AccountHash = "", nil
+		if in.DiscoveryPrefix == nil {
+			next.DiscoveryPrefix = replenish.DefaultDiscoveryPrefix
+		}
+	}
+	if next.Enabled && !next.Embedded && next.BrokerURL == "" {
+		return cur, "", replenish.FieldError("homeAssistant.brokerUrl",
 			"required to turn the bridge on: the address of your MQTT broker, such as mqtt://user:password@homeassistant.local:1883")
 	}
-	same := next.Enabled == cur.Enabled && next.Broker() == cur.Broker() && next.DiscoveryPrefix == cur.DiscoveryPrefix
+	same := next.Enabled == cur.Enabled && next.Broker() == cur.Broker() && next.DiscoveryPrefix == cur.DiscoveryPrefix &&
+		next.Embedded == cur.Embedded && next.Account == cur.Account && bytes.Equal(next.AccountHash, cur.AccountHash)
 	if same {
-		return cur, nil
+		return cur, "", nil
 	}
 	switch {
 	case next.Enabled:
@@ -136,8 +225,8 @@ func putHomeAssistant(ctx context.Context, tx storage.Tx, customerID string, in 
 		next.Status = replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: now}
 	}
 	if err := tx.PutHomeAssistant(ctx, next, now); err != nil {
-		return cur, err
+		return cur, "", err
 	}
 	next.Generation++
-	return next, nil
+	return next, password, nil
 }

@@ -38,8 +38,10 @@ type SettingsView struct {
 }
 
 // Settings returns a customer's notification settings, with their Home
-// Assistant bridge.
-func (s *Service) Settings(ctx context.Context, customerID string) (SettingsView, error) {
+// Assistant bridge; ownBroker is where Home Assistant reaches this
+// Replenish's own MQTT broker ("" when it runs none, see
+// homeassistant.Bridge.OwnBroker).
+func (s *Service) Settings(ctx context.Context, customerID, ownBroker string) (SettingsView, error) {
 	var out SettingsView
 	err := s.store.Read(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Customer(ctx, customerID); err != nil {
@@ -50,7 +52,7 @@ func (s *Service) Settings(ctx context.Context, customerID string) (SettingsView
 			return err
 		}
 		h, err := homeAssistant(ctx, tx, customerID)
-		out = SettingsView{NotificationSettings: set, HomeAssistant: homeAssistantView(h)}
+		out = SettingsView{NotificationSettings: set, HomeAssistant: homeAssistantView(h, ownBroker, "")}
 		return err
 	})
 	return out, err
@@ -58,7 +60,9 @@ func (s *Service) Settings(ctx context.Context, customerID string) (SettingsView
 
 // PutSettings changes a customer's settings. A new webhook URL gets a new
 // signing secret, answered this once; removing the URL drops the secret.
-func (s *Service) PutSettings(ctx context.Context, customerID string, in SettingsInput) (SettingsView, error) {
+// So does a new account on Replenish's own broker, at ownBroker ("" for
+// none: the Home Assistant bridge cannot be embedded), get a password.
+func (s *Service) PutSettings(ctx context.Context, customerID string, in SettingsInput, ownBroker string) (SettingsView, error) {
 	f := replenish.Fields{}
 	types := map[string]bool{}
 	for k, on := range in.Types {
@@ -112,11 +116,11 @@ func (s *Service) PutSettings(ctx context.Context, customerID string, in Setting
 			}
 		}
 		out.NotificationSettings = set
-		h, err := putHomeAssistant(ctx, tx, customerID, in.HomeAssistant, broker, s.now())
+		h, password, err := putHomeAssistant(ctx, tx, customerID, in.HomeAssistant, broker, ownBroker, s.now())
 		if err != nil {
 			return err
 		}
-		out.HomeAssistant = homeAssistantView(h)
+		out.HomeAssistant = homeAssistantView(h, ownBroker, password)
 		return tx.PutNotificationSettings(ctx, customerID, set, secret)
 	})
 	return out, err

@@ -14,7 +14,11 @@ type HomeAssistant interface {
 	// HomeAssistant returns a customer's bridge (not found when they never
 	// set one).
 	HomeAssistant(ctx context.Context, customerID string) (replenish.HomeAssistant, error)
-	// PutHomeAssistant stores the settings and status of h, at a
+	// HomeAssistantAccount returns the bridge whose Home Assistant signs
+	// in to Replenish's own broker as account (not found for none).
+	HomeAssistantAccount(ctx context.Context, account string) (replenish.HomeAssistant, error)
+	// PutHomeAssistant stores the settings (the account with them) and
+	// status of h, at a
 	// generation one more than before (1 for a new one); its lease and
 	// published topics are kept.
 	PutHomeAssistant(ctx context.Context, h replenish.HomeAssistant, now time.Time) error

@@ -43,7 +43,7 @@ func (s *Server) redeliver(w http.ResponseWriter, r *http.Request, p replenish.P
 }
 
 func (s *Server) getNotificationSettings(w http.ResponseWriter, r *http.Request, p replenish.Principal) error {
-	set, err := s.Notifications.Settings(r.Context(), p.CustomerID)
+	set, err := s.Notifications.Settings(r.Context(), p.CustomerID, s.HomeAssistant.OwnBroker())
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (s *Server) putNotificationSettings(w http.ResponseWriter, r *http.Request,
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	out, err := s.Notifications.PutSettings(r.Context(), p.CustomerID, in)
+	out, err := s.Notifications.PutSettings(r.Context(), p.CustomerID, in, s.HomeAssistant.OwnBroker())
 	if err != nil {
 		return err
 	}

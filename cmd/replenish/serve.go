@@ -86,6 +86,9 @@ type mqttConfig struct {
 	Listen          string // the embedded broker's host:port; "" switches it off
 	TLSCert, TLSKey string
 	Broker          string // an external broker's URL; the embedded one is then off
+	// PublicURL is where customers' Home Assistant reaches the embedded
+	// broker ("": mqtt:// and the address it listens on).
+	PublicURL string
 	// DeviceRate and DeviceBurst bound each device's events, as
 	// GatewayRate and GatewayBurst bound a vendor's.
 	DeviceRate  float64
@@ -168,6 +171,8 @@ func (c *config) flags(fs *flag.FlagSet, dbDefault string) {
 		"where the embedded MQTT broker for CONNECT_KIT devices listens (`host:port`; :8883 is usual with TLS; empty: no broker)")
 	fs.StringVar(&c.MQTT.TLSCert, "mqtt-tls-cert", "", "the embedded broker's TLS certificate (PEM `file`; with --mqtt-tls-key)")
 	fs.StringVar(&c.MQTT.TLSKey, "mqtt-tls-key", "", "the embedded broker's TLS private key (PEM `file`)")
+	fs.StringVar(&c.MQTT.PublicURL, "mqtt-public-url", "",
+		"where customers' Home Assistant reaches the embedded MQTT broker (`URL` such as mqtt://replenish.example.com:1883 or mqtts://...; default: mqtt:// and --mqtt-listen)")
 	fs.StringVar(&c.MQTT.Broker, "mqtt-broker", "",
 		"an external MQTT broker to take devices' events from instead (`URL` such as tcp://user:pass@broker:1883 or ssl://...); instances share them through $share/replenish")
 	fs.Float64Var(&c.MQTT.DeviceRate, "device-rate", 1, "events per second each CONNECT_KIT device may send, on average (`rate`; 0: no limit)")
@@ -281,6 +286,18 @@ func (m *mqttConfig) validate() error {
 		if err != nil || u.Host == "" || !slices.Contains([]string{"tcp", "mqtt", "ssl", "tls", "mqtts"}, u.Scheme) {
 			return errors.New("--mqtt-broker: not a broker URL such as tcp://user:password@broker.example:1883 or ssl://broker.example:8883")
 		}
+	}
+	if m.PublicURL != "" {
+		b, problem := replenish.ParseBrokerURL(m.PublicURL)
+		switch {
+		case problem != "":
+			return fmt.Errorf("--mqtt-public-url: %s", problem)
+		case b.Username != "" || b.Password != "":
+			return errors.New("--mqtt-public-url: no user name or password: each customer's Home Assistant has its own")
+		case m.Broker != "" || m.Listen == "":
+			return errors.New("--mqtt-public-url: only with the embedded broker (--mqtt-listen, without --mqtt-broker)")
+		}
+		m.PublicURL = b.URL
 	}
 	if m.DeviceRate < 0 {
 		return errors.New("--device-rate: 0 or more events per second")
@@ -397,7 +414,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	gw.LimitDevices(gateway.NewLimiter(cfg.MQTT.DeviceRate, cfg.MQTT.DeviceBurst))
 	dev := devices.New(store, gw, now, log)
 	dev.ReportStateAfter = cfg.ReportStateAfter
-	broker, err := startBroker(cfg.MQTT, dev, log)
+	broker, err := startBroker(cfg.MQTT, dev, homeassistant.NewAccounts(store), log)
 	if err != nil {
 		return err
 	}
@@ -421,6 +438,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer, 
 	haSet := cfg.HomeAssistant
 	haSet.BaseURL, haSet.Version = baseURL, versionString()
 	haSet.RetryMin = min(haSet.RetryMin, haSet.RetryMax)
+	if e, ok := broker.(*mqtt.Embedded); ok {
+		// Customers without a broker of their own use this one.
+		haSet.Own = homeassistant.Own(e, cfg.MQTT.PublicURL, baseURL)
+	}
 	srv.HomeAssistant = homeassistant.New(store, srv.Customers, ord, now, log, haSet)
 	// Opening a device whose level is old asks its vendor for a fresh one,
 	// in the background.
@@ -499,7 +520,7 @@ type external struct {
 func (x external) Addr() string { return x.url }
 
 // startBroker starts the broker cfg names (nil for none).
-func startBroker(cfg mqttConfig, dev *devices.Service, log *slog.Logger) (broker, error) {
+func startBroker(cfg mqttConfig, dev *devices.Service, accounts mqtt.Accounts, log *slog.Logger) (broker, error) {
 	switch {
 	case cfg.Broker != "":
 		x, err := mqtt.NewExternal(mqtt.ExternalConfig{URL: cfg.Broker}, dev, log)
@@ -512,7 +533,8 @@ func startBroker(cfg mqttConfig, dev *devices.Service, log *slog.Logger) (broker
 		u, _ := url.Parse(cfg.Broker)
 		return external{x, u.Redacted()}, nil
 	case cfg.Listen != "":
-		e, err := mqtt.NewEmbedded(mqtt.EmbeddedConfig{Listen: cfg.Listen, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey}, dev, log)
+		e, err := mqtt.NewEmbedded(mqtt.EmbeddedConfig{Listen: cfg.Listen, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+			Accounts: accounts}, dev, log)
 		if err != nil {
 			return nil, fmt.Errorf("--mqtt-listen: %w", err)
 		}

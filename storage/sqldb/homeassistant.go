@@ -13,20 +13,21 @@ import (
 // Home Assistant bridges.
 
 const homeAssistantCols = `customer_id, enabled, broker_url, username, password, discovery_prefix, generation,
-	updated_at, state, since, last_error, next_attempt_at, published`
+	updated_at, state, since, last_error, next_attempt_at, published, embedded, account, account_hash`
 
 func scanHomeAssistant(row interface{ Scan(...any) error }) (replenish.HomeAssistant, error) {
 	var h replenish.HomeAssistant
-	var enabled int
+	var enabled, embedded int
 	var updated, since int64
 	var next sql.NullInt64
 	var published string
 	err := row.Scan(&h.CustomerID, &enabled, &h.BrokerURL, &h.Username, &h.Password, &h.DiscoveryPrefix,
-		&h.Generation, &updated, &h.Status.State, &since, &h.Status.LastError, &next, &published)
+		&h.Generation, &updated, &h.Status.State, &since, &h.Status.LastError, &next, &published,
+		&embedded, &h.Account, &h.AccountHash)
 	if err != nil {
 		return h, err
 	}
-	h.Enabled = enabled == 1
+	h.Enabled, h.Embedded = enabled == 1, embedded == 1
 	h.UpdatedAt, h.Status.Since = time.UnixMicro(updated).UTC(), time.UnixMicro(since).UTC()
 	h.Status.NextAttemptAt = fromMicros(next)
 	if published != "" {
@@ -44,18 +45,29 @@ func (t *tx) HomeAssistant(ctx context.Context, customerID string) (replenish.Ho
 	return h, nil
 }
 
+func (t *tx) HomeAssistantAccount(ctx context.Context, account string) (replenish.HomeAssistant, error) {
+	h, err := scanHomeAssistant(t.tx.QueryRowContext(ctx, `SELECT `+homeAssistantCols+`
+		FROM homeassistant_bridges WHERE account = ? AND account <> ''`, account))
+	if err != nil {
+		return h, notFound(err, "Home Assistant account "+account)
+	}
+	return h, nil
+}
+
 func (t *tx) PutHomeAssistant(ctx context.Context, h replenish.HomeAssistant, now time.Time) error {
 	_, err := t.exec(ctx, "Home Assistant bridge", `INSERT INTO homeassistant_bridges
 			(customer_id, enabled, broker_url, username, password, discovery_prefix, generation, updated_at,
-			 state, since, last_error, next_attempt_at, published, owner, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, '', '', 0)
+			 state, since, last_error, next_attempt_at, published, owner, lease_until, embedded, account, account_hash)
+		VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, '', '', 0, ?, ?, ?)
 		ON CONFLICT (customer_id) DO UPDATE SET enabled = excluded.enabled, broker_url = excluded.broker_url,
 			username = excluded.username, password = excluded.password,
 			discovery_prefix = excluded.discovery_prefix, generation = homeassistant_bridges.generation + 1,
 			updated_at = excluded.updated_at, state = excluded.state, since = excluded.since,
-			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at`,
+			last_error = excluded.last_error, next_attempt_at = excluded.next_attempt_at,
+			embedded = excluded.embedded, account = excluded.account, account_hash = excluded.account_hash`,
 		h.CustomerID, boolInt(h.Enabled), h.BrokerURL, h.Username, h.Password, h.DiscoveryPrefix, now.UnixMicro(),
-		h.Status.State, h.Status.Since.UnixMicro(), h.Status.LastError, micros(h.Status.NextAttemptAt))
+		h.Status.State, h.Status.Since.UnixMicro(), h.Status.LastError, micros(h.Status.NextAttemptAt),
+		boolInt(h.Embedded), h.Account, h.AccountHash)
 	return err
 }
 

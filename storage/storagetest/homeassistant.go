@@ -103,4 +103,54 @@ func testHomeAssistant(t *testing.T, s storage.Store) {
 	h.Status = replenish.HomeAssistantStatus{State: replenish.BridgeOff, Since: t1}
 	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetHomeAssistantStatus(ctx, "a", h) })
 	wantEqual(t, "bridges once removed", len(bridges()), 0)
+
+	// Replenish's own broker: the account is stored with the settings,
+	// found by its user name, kept by a status, and gone once cleared.
+	account := func(name string) (replenish.HomeAssistant, error) {
+		var h replenish.HomeAssistant
+		err := tryRead(t, s, func(ctx context.Context, tx storage.Tx) (err error) {
+			h, err = tx.HomeAssistantAccount(ctx, name)
+			return err
+		})
+		return h, err
+	}
+	_, err = account("")
+	wantCode(t, err, replenish.ENotFound, "HomeAssistantAccount of no name (bridges without an account)")
+	emb := off
+	emb.Enabled, emb.Embedded, emb.BrokerURL = true, true, ""
+	emb.Account, emb.AccountHash, emb.DiscoveryPrefix = "ha_c2", replenish.HashSecret("first"), "ha_c2"
+	emb.Status = replenish.HomeAssistantStatus{State: replenish.BridgeConnecting, Since: t1}
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutHomeAssistant(ctx, emb, t1) })
+	want = emb
+	want.Generation, want.UpdatedAt = 2, t1
+	wantEqual(t, "an embedded bridge", get(cust2), want)
+	got, err := account("ha_c2")
+	wantCode(t, err, "", "HomeAssistantAccount")
+	wantEqual(t, "the bridge found by its account", got, want)
+	_, err = account("ha_c1")
+	wantCode(t, err, replenish.ENotFound, "HomeAssistantAccount of an account no one has")
+	taken := on
+	taken.Account = "ha_c2"
+	err = tryWrite(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutHomeAssistant(ctx, taken, t1) })
+	wantCode(t, err, replenish.EConflict, "PutHomeAssistant with another customer's account")
+	wantEqual(t, "c1's bridge after a refused account", get(cust1).Account, "")
+	wantEqual(t, "c1's bridge after a refused account", get(cust1).Generation, int64(2))
+	wantEqual(t, "claims the embedded bridge", claim(cust2, "a", t1), true)
+	withStatus := get(cust2)
+	withStatus.Status = replenish.HomeAssistantStatus{State: replenish.BridgeConnected, Since: t1}
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.SetHomeAssistantStatus(ctx, "a", withStatus) })
+	wantEqual(t, "the account after a status", get(cust2), withStatus)
+	// A new password replaces the hash.
+	emb.AccountHash = replenish.HashSecret("second")
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutHomeAssistant(ctx, emb, t1) })
+	wantEqual(t, "the new password's hash", get(cust2).AccountHash, replenish.HashSecret("second"))
+	// Back to a broker of their own: no account.
+	own := emb
+	own.Embedded, own.Account, own.AccountHash, own.BrokerURL = false, "", nil, "mqtt://ha.example:1883"
+	write(t, s, func(ctx context.Context, tx storage.Tx) error { return tx.PutHomeAssistant(ctx, own, t1) })
+	h = get(cust2)
+	wantEqual(t, "no longer embedded", []any{h.Embedded, h.Account, h.AccountHash, h.BrokerURL},
+		[]any{false, "", []byte(nil), "mqtt://ha.example:1883"})
+	_, err = account("ha_c2")
+	wantCode(t, err, replenish.ENotFound, "HomeAssistantAccount once cleared")
 }
