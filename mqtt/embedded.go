@@ -487,7 +487,11 @@ func (h *hook) OnWillSent(cl *mochi.Client, pk packets.Packet) {
 	}
 }
 
-// atLeast is a log handler that drops the records below level.
+// atLeast is a log handler that drops the records below level. The
+// broker's listener logs every connection that ends with an error (a
+// device losing its network, a refused sign-in) as a warning with no
+// message: those are a device's life, not the operator's concern, and
+// go out at DEBUG as "mqtt connection ended".
 type atLeast struct {
 	slog.Handler
 	level slog.Level
@@ -495,6 +499,16 @@ type atLeast struct {
 
 func (h atLeast) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h atLeast) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "" {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Message, r.Level = "mqtt connection ended", slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +225,25 @@ func waitToken(t *testing.T, tok paho.Token) error {
 		t.Fatal("no answer from the broker in 10 s")
 	}
 	return tok.Error()
+}
+
+// TestQuietConnectionEnds: the broker's nameless warnings (a connection
+// that ended with an error) go out at DEBUG with a name, or not at all;
+// its real warnings stay warnings.
+func TestQuietConnectionEnds(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var buf bytes.Buffer
+		log := slog.New(atLeast{slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}), slog.LevelWarn})
+		log.Warn("", "error", "EOF")
+		log.Info("client connected")
+		log.Warn("error processing packet", "client", "dev_x")
+		got := buf.String()
+		if !strings.Contains(got, `level=WARN msg="error processing packet"`) || strings.Contains(got, "client connected") {
+			t.Errorf("at %v: %s", level, got)
+		}
+		ended := strings.Contains(got, `level=DEBUG msg="mqtt connection ended" error=EOF`)
+		if ended != (level == slog.LevelDebug) || strings.Contains(got, `msg=""`) {
+			t.Errorf("at %v, the nameless warning: %s", level, got)
+		}
+	}
 }
