@@ -178,6 +178,10 @@ and watch what a Home Assistant on that broker would discover:
 
     mosquitto_sub -v -t 'homeassistant/#' -t 'replenish/#'
 
+Without a broker of your own, Replenish's will do: "embedded":true instead of "brokerUrl" gives
+the customer an account on it (address, user name, a password shown once, discovery prefix)
+to enter in Home Assistant's MQTT integration.
+
 Press Ctrl-C to stop.
 `, url, url, url, url, cfg.OperatorKey, url, url, url)
 	select {
