@@ -29,6 +29,7 @@ import (
 	"replenish/gateway"
 	"replenish/homeassistant"
 	"replenish/linking"
+	"replenish/mqtt"
 	"replenish/notifications"
 	"replenish/orders"
 	"replenish/simulator"
@@ -69,6 +70,13 @@ func newWorld(t *testing.T, oauth bool) *world {
 // of each per customer (nil: the printer vendor of simulator.Register).
 func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 	t.Helper()
+	return newWorldFull(t, oauth, kinds, false)
+}
+
+// newWorldFull is newWorldOf; with broker, Replenish runs its embedded
+// MQTT broker, which customers' Home Assistant may use (w.Broker).
+func newWorldFull(t *testing.T, oauth bool, kinds []simulator.Kind, broker bool) *world {
+	t.Helper()
 	ctx := context.Background()
 	store, err := sqldb.OpenSQLite(ctx, filepath.Join(t.TempDir(), "replenish.db"))
 	if err != nil {
@@ -94,8 +102,21 @@ func newWorldOf(t *testing.T, oauth bool, kinds []simulator.Kind) *world {
 		Linking: lk, Users: us, Log: log, BaseURL: baseURL, Calendar: calendar.New(store, cs, now)}
 	// A Home Assistant bridge, with short pauses, so that the settings
 	// page shows its states.
-	srv.HomeAssistant = homeassistant.New(store, cs, ord, now, log, homeassistant.Settings{Interval: time.Second,
-		Sync: 100 * time.Millisecond, RetryMin: time.Second, RetryMax: 2 * time.Second, BaseURL: baseURL})
+	haSet := homeassistant.Settings{Interval: time.Second,
+		Sync: 100 * time.Millisecond, RetryMin: time.Second, RetryMax: 2 * time.Second, BaseURL: baseURL}
+	var own *mqtt.Embedded
+	if broker {
+		if own, err = mqtt.NewEmbedded(mqtt.EmbeddedConfig{Listen: "127.0.0.1:0", Accounts: homeassistant.NewAccounts(store)},
+			srv.Devices, log); err != nil {
+			t.Fatal(err)
+		}
+		if err := own.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { own.Close() })
+		haSet.Own = homeassistant.Own(own, "", baseURL)
+	}
+	srv.HomeAssistant = homeassistant.New(store, cs, ord, now, log, haSet)
 	bridgeCtx, stopBridge := context.WithCancel(ctx)
 	bridgeDone := make(chan struct{})
 	go func() {

@@ -4,9 +4,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // TestHomeAssistantOnSettingsPage: the settings page turns the bridge on
@@ -104,5 +107,71 @@ func TestHomeAssistantEmbeddedRefusedOnSettingsPage(t *testing.T) {
 	status, _, body = c.post("/account/notifications/home-assistant", url.Values{"newPassword": {"on"}})
 	if status != http.StatusBadRequest || !strings.Contains(body, `id="ha-mode-error"`) {
 		t.Fatalf("a new password without an account: %d, want 400", status)
+	}
+}
+
+var (
+	haPasswordRe = regexp.MustCompile(`<code id="ha-account-password">([^<]+)</code>`)
+	haBrokerRe   = regexp.MustCompile(`<code id="ha-account-broker">mqtt://([^<]+)</code>`)
+	haUserRe     = regexp.MustCompile(`<code id="ha-account-username">([^<]+)</code>`)
+	haPrefixRe   = regexp.MustCompile(`<code id="ha-account-prefix">([^<]+)</code>`)
+)
+
+// TestHomeAssistantEmbeddedOnSettingsPage: on a Replenish that runs its
+// own broker, the settings page turns the bridge on there and shows what
+// Home Assistant needs, the password once; Home Assistant signing in with
+// it finds the discovery configs under its prefix; a new password shown
+// once replaces it, and the old one no longer signs in.
+func TestHomeAssistantEmbeddedOnSettingsPage(t *testing.T) {
+	w := newWorldFull(t, false, nil, true)
+	c := w.signUp("Ada")
+	w.link(c)
+	w.report(80, 70, 60, 50)
+	if _, body := c.get("/account/notifications"); !strings.Contains(body, `id="ha-mode-embedded" name="mode" value="embedded">`) {
+		t.Fatalf("the page does not offer Replenish's broker:\n%s", body)
+	}
+	status, _, body := c.post("/account/notifications/home-assistant", url.Values{"enabled": {"on"}, "mode": {"embedded"}})
+	pw, broker, user, prefix := haPasswordRe.FindStringSubmatch(body), haBrokerRe.FindStringSubmatch(body),
+		haUserRe.FindStringSubmatch(body), haPrefixRe.FindStringSubmatch(body)
+	if status != http.StatusOK || pw == nil || broker == nil || user == nil || prefix == nil {
+		t.Fatalf("turning it on with Replenish's broker: %d, want the account shown:\n%s", status, body)
+	}
+	if _, again := c.get("/account/notifications"); haPasswordRe.MatchString(again) || !haUserRe.MatchString(again) {
+		t.Fatal("the settings page shows the password again, or no longer the account")
+	}
+
+	// Home Assistant, with what the page showed, sees the configs.
+	configs := make(chan string, 100)
+	ha := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + broker[1]).SetClientID("ha-" + user[1]).
+		SetUsername(user[1]).SetPassword(pw[1]).SetAutoReconnect(false))
+	if tok := ha.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("Home Assistant signing in with the page's account: %v", tok.Error())
+	}
+	defer ha.Disconnect(0)
+	ha.Subscribe(prefix[1]+"/#", 0, func(_ paho.Client, m paho.Message) {
+		if strings.HasSuffix(m.Topic(), "/config") && len(m.Payload()) > 0 {
+			select {
+			case configs <- m.Topic():
+			default:
+			}
+		}
+	}).WaitTimeout(10 * time.Second)
+	select {
+	case <-configs:
+	case <-time.After(15 * time.Second):
+		t.Fatal("Home Assistant saw no discovery config under its prefix")
+	}
+
+	// A new password, shown once; the old one stops working.
+	status, _, body = c.post("/account/notifications/home-assistant", url.Values{"newPassword": {"on"}})
+	fresh := haPasswordRe.FindStringSubmatch(body)
+	if status != http.StatusOK || fresh == nil || fresh[1] == pw[1] {
+		t.Fatalf("a new password: %d, shown %v", status, fresh)
+	}
+	old := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + broker[1]).SetClientID("ha-old-" + user[1]).
+		SetUsername(user[1]).SetPassword(pw[1]).SetAutoReconnect(false))
+	if tok := old.Connect(); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+		old.Disconnect(0)
+		t.Fatal("the old password still signs in")
 	}
 }
