@@ -185,6 +185,20 @@ func (e *Embedded) DisconnectAccount(username string) {
 func (e *Embedded) Close() error {
 	var err error
 	e.closeOnce.Do(func() {
+		// mochi's Close finds the clients to drop under a read lock it
+		// takes twice (Clients.GetByListener calls Len), which deadlocks
+		// with a client leaving at that moment: its Delete waits between
+		// the two. So the listener stops here without dropping anyone,
+		// the clients are dropped from one snapshot, and Close then has
+		// none to find on the listener.
+		if e.listener != nil {
+			e.listener.Close(func(string) {})
+		}
+		for id, cl := range e.server.Clients.GetAll() {
+			if id != mochi.InlineClientId {
+				_ = e.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
 		err = e.server.Close() // waits for every connection's goroutine
 		e.cancel()
 	})
