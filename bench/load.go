@@ -182,13 +182,18 @@ func (l Load) report(b []byte, n int64) []byte {
 }
 
 // AppendReport appends a ChangeReport of d's level sensor instance, at
-// level percent sampled at, named messageID.
+// level percent sampled at, named messageID; a device without a token
+// (a CONNECT_KIT device, whose MQTT session is its identity) sends no scope.
 func AppendReport(b []byte, d Device, instance, messageID string, level int64, at time.Time) []byte {
 	b = append(b, `{"event":{"header":{"namespace":"Alexa","name":"ChangeReport","payloadVersion":"3","messageId":"`...)
 	b = append(b, messageID...)
-	b = append(b, `"},"endpoint":{"scope":{"type":"BearerToken","token":"`...)
-	b = append(b, d.Token...)
-	b = append(b, `"},"endpointId":"`...)
+	b = append(b, `"},"endpoint":{`...)
+	if d.Token != "" {
+		b = append(b, `"scope":{"type":"BearerToken","token":"`...)
+		b = append(b, d.Token...)
+		b = append(b, `"},`...)
+	}
+	b = append(b, `"endpointId":"`...)
 	b = append(b, d.EndpointID...)
 	b = append(b, `"},"payload":{"change":{"cause":{"type":"PERIODIC_POLL"},"properties":[{"namespace":"`...)
 	b = append(b, gateway.LevelSensor...)

@@ -7,7 +7,6 @@ import (
 
 	"replenish"
 	"replenish/engine"
-	"replenish/metrics"
 	"replenish/notifications"
 	"replenish/storage"
 )
@@ -25,13 +24,7 @@ func (s *Service) LimitDevices(l *Limiter) { s.deviceLimit = l }
 func (s *Service) AcceptDevice(ctx context.Context, deviceID string, body []byte) (err error) {
 	now := s.now()
 	typ := ""
-	defer func() {
-		outcome := "accepted"
-		if err != nil {
-			outcome = replenish.ErrorCode(err)
-		}
-		metrics.Event(typ, outcome)
-	}()
+	defer func() { countEvent(typ, err) }()
 	r, err := ParseDevice(body, now)
 	if err != nil {
 		return err
@@ -60,7 +53,7 @@ func (s *Service) AcceptDevice(ctx context.Context, deviceID string, body []byte
 		if d.CustomerID == "" {
 			return replenish.Errorf(replenish.EForbidden, "device %s is not claimed yet: its customer claims it with the code on the box", deviceID)
 		}
-		if err := s.deviceLimit.Take("device "+deviceID, now); err != nil {
+		if err := s.deviceLimit.Take("device", deviceID, now); err != nil {
 			return err
 		}
 		// Message IDs are unique per device: two devices' counters may meet.

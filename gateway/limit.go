@@ -33,19 +33,19 @@ func NewLimiter(rate float64, burst int) *Limiter {
 	return &Limiter{rate: rate, burst: float64(max(burst, 1)), buckets: map[string]*bucket{}}
 }
 
-// Take spends one event of who's allowance at time now, or says how long
-// who must wait for the next one; who names the sender in the error, such
-// as "vendor acme" or "device dev_x". A nil Limiter never refuses.
-func (l *Limiter) Take(who string, now time.Time) error {
+// Take spends one event of sender key's allowance at time now, or says
+// how long it must wait for the next one; kind ("vendor", "device") names
+// the sender in the error. A nil Limiter never refuses.
+func (l *Limiter) Take(kind, key string, now time.Time) error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[who]
+	b := l.buckets[key]
 	if b == nil {
 		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[who] = b
+		l.buckets[key] = b
 	}
 	if now.After(b.at) {
 		b.tokens = min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
@@ -57,5 +57,5 @@ func (l *Limiter) Take(who string, now time.Time) error {
 	}
 	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
 	return &replenish.Error{Code: replenish.EThrottled, RetryAfter: wait,
-		Message: who + " sends events faster than its rate; retry after the Retry-After seconds"}
+		Message: kind + " " + key + " sends events faster than its rate; retry after the Retry-After seconds"}
 }

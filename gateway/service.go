@@ -45,13 +45,7 @@ func (s *Service) Limit(l *Limiter) { s.limit = l }
 func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) (err error) {
 	now := s.now()
 	typ := ""
-	defer func() {
-		outcome := "accepted"
-		if err != nil {
-			outcome = replenish.ErrorCode(err)
-		}
-		metrics.Event(typ, outcome)
-	}()
+	defer func() { countEvent(typ, err) }()
 	r, err := Parse(body, now)
 	if err != nil {
 		return err
@@ -76,7 +70,7 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) (
 			return err
 		}
 		// Checked once the vendor is known, before anything is written.
-		if err := s.limit.Take("vendor "+g.VendorCode, now); err != nil {
+		if err := s.limit.Take("vendor", g.VendorCode, now); err != nil {
 			return err
 		}
 		fresh, err := tx.InsertEvent(ctx, storage.Event{VendorCode: g.VendorCode, MessageID: r.Header.MessageID,
@@ -92,6 +86,16 @@ func (s *Service) Accept(ctx context.Context, headerToken string, body []byte) (
 		}
 		return s.applyReport(ctx, tx, g, r, now)
 	})
+}
+
+// countEvent records an event's type and outcome (accepted, or the
+// refusal's code) in the metrics.
+func countEvent(typ string, err error) {
+	outcome := "accepted"
+	if err != nil {
+		outcome = replenish.ErrorCode(err)
+	}
+	metrics.Event(typ, outcome)
 }
 
 // authorize resolves an access token to its vendor and customer.

@@ -21,7 +21,6 @@ import (
 	"replenish"
 	"replenish/bench"
 	"replenish/devices"
-	"replenish/gateway"
 	"replenish/mqtt"
 	"replenish/simulator"
 	"replenish/storage/sqldb"
@@ -512,26 +511,6 @@ func (k *loadKit) send(l *kitLoad) (string, time.Time) {
 	k.sampled = sampled
 	instance := l.instances[k.seq%int64(len(l.instances))]
 	level := 95 - (k.offset+k.seq)%76
-	k.client.Publish(k.events, 1, false, appendKitReport(make([]byte, 0, 512), k.id, instance, id, level, sampled))
+	k.client.Publish(k.events, 1, false, bench.AppendReport(make([]byte, 0, 512), bench.Device{EndpointID: k.id}, instance, id, level, sampled))
 	return id, now
-}
-
-// appendKitReport appends a device's ChangeReport of its level sensor
-// instance, at level percent sampled at, named messageID: bench's
-// AppendReport without the scope, which a device's MQTT session replaces.
-func appendKitReport(b []byte, deviceID, instance, messageID string, level int64, at time.Time) []byte {
-	b = append(b, `{"event":{"header":{"namespace":"Alexa","name":"ChangeReport","payloadVersion":"3","messageId":"`...)
-	b = append(b, messageID...)
-	b = append(b, `"},"endpoint":{"endpointId":"`...)
-	b = append(b, deviceID...)
-	b = append(b, `"},"payload":{"change":{"cause":{"type":"PERIODIC_POLL"},"properties":[{"namespace":"`...)
-	b = append(b, gateway.LevelSensor...)
-	b = append(b, `","instance":"`...)
-	b = append(b, instance...)
-	b = append(b, `","name":"level","value":{"@type":"Percentage","value":`...)
-	b = strconv.AppendInt(b, level, 10)
-	b = append(b, `},"timeOfSample":"`...)
-	b = at.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
-	b = append(b, `","uncertaintyInMilliseconds":0}]}}},"context":{"properties":[]}}`...)
-	return b
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"replenish"
+	"replenish/bench"
 	"replenish/customers"
 	"replenish/devices"
 	"replenish/simulator"
@@ -193,10 +195,26 @@ func devicesOverMQTT(t *testing.T, db string) {
 	}
 
 	// An unclaimed device's events change nothing: 403.
-	other := w.kit(t, b, nil)
+	otherSt := simulator.NewStats()
+	other := w.kit(t, b, otherSt)
 	if status, _ := other.Report(ctx, replenish.NewUUID(), at); status != 403 {
 		t.Fatalf("an unclaimed device's report: %d, want 403", status)
 	}
+	// Claimed while connected, it has no level yet: its customer opening
+	// their devices has Replenish ask it, as a cloud would be asked.
+	if err := w.claim(t, b.ClaimCode, "Hall printer"); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := w.endpoint(t, b.DeviceID); e.Slots[0].Level != nil {
+		t.Fatalf("the newly claimed device has a level already: %+v", e.Slots[0])
+	}
+	eventually(t, "opening the devices asks the claimed device for its state", func() bool {
+		return otherSt.Summary().StateReports == 1
+	})
+	eventually(t, "its StateReport gives it a level", func() bool {
+		e, _ := w.endpoint(t, b.DeviceID)
+		return e.Slots[0].Level != nil
+	})
 
 	// Three low readings, newer than the StateReport's: the customer is
 	// told, and so is the device's display, through the outbox.
@@ -291,4 +309,42 @@ func TestDevicesExternalBroker(t *testing.T) {
 	if err := w.api.Do(t.Context(), "GET", "/api/v1/models/"+w.model+"/devices", w.v.APIKey, nil, &raw); err != nil || !strings.Contains(string(raw), `"claimed":true`) {
 		t.Fatalf("device list %s (%v), want it claimed", raw, err)
 	}
+}
+
+// TestDeviceFlood: a device that sends faster than --device-rate is
+// refused (429 on its acks, nothing stored) without slowing the others.
+func TestDeviceFlood(t *testing.T) {
+	ctx := t.Context()
+	const operatorKey = "rk_op_mqtt_flood_test"
+	url, broker := startServeMQTT(t, operatorKey, filepath.Join(t.TempDir(), "flood.db"),
+		"--device-rate", "0.01", "--device-burst", "3")
+	w := newKitWorld(t, url, "tcp://"+broker, operatorKey)
+	ps := w.provision(t, "SN-LOUD", "SN-QUIET")
+	for _, p := range ps {
+		if err := w.claim(t, p.ClaimCode, p.SerialNumber); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loud, quiet := w.kit(t, ps[0], nil), w.kit(t, ps[1], nil)
+	loud.Attempts = 1 // a refusal is counted, not waited out
+	var codes []string
+	for i := range 6 {
+		a, _ := loud.Publish(ctx, levelEvent(ps[0].DeviceID, fmt.Sprintf("loud-%d", i), time.Now().Add(time.Duration(i-6)*time.Second)))
+		codes = append(codes, fmt.Sprint(a.Status, a.Code))
+	}
+	want := []string{"202", "202", "202", "429THROTTLING_EXCEPTION", "429THROTTLING_EXCEPTION", "429THROTTLING_EXCEPTION"}
+	if !slices.Equal(codes, want) {
+		t.Fatalf("a flood of 6 with a burst of 3: %v, want %v", codes, want)
+	}
+	if status, err := quiet.Report(ctx, "quiet-1", time.Now().UTC()); status != 202 {
+		t.Fatalf("the other device, during the flood: %d %v, want 202", status, err)
+	}
+	if got := w.readings(t, ps[0].DeviceID, "SLOT01"); got != 3 {
+		t.Fatalf("the loud device has %d readings, want the 3 accepted", got)
+	}
+}
+
+// levelEvent is a device's ChangeReport of SLOT01 at 50 %.
+func levelEvent(deviceID, messageID string, at time.Time) []byte {
+	return bench.AppendReport(nil, bench.Device{EndpointID: deviceID}, "SLOT01", messageID, 50, at)
 }
